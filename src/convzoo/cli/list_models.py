@@ -1,0 +1,46 @@
+"""convzoo list"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from convzoo.cli.output import console, print_json
+from convzoo.registry import list_models, model_card
+
+NAME = "list"
+HELP = "List the registered models, one line each."
+EXAMPLE = "convzoo list 'resnet*' --family resnet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pattern", nargs="?", default="*", help="glob over names (default: all)")
+    parser.add_argument("--family", help="only this family")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = list_models(args.pattern, family=args.family)
+    cards = [model_card(n) for n in names]
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "family": c.family,
+                    "year": c.year,
+                    "title": c.title,
+                    "paper_params": str(c.paper_params) if c.paper_params else None,
+                }
+                for c in cards
+            ]
+        )
+        return 0
+    table = Table(title=f"{len(cards)} models")
+    for column in ("name", "family", "year", "paper", "params (paper)"):
+        table.add_column(column)
+    for c in cards:
+        table.add_row(c.name, c.family, str(c.year), c.title, str(c.paper_params or "-"))
+    console.print(table)
+    return 0

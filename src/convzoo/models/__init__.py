@@ -1,0 +1,3 @@
+"""One module per family; importing this package registers every network."""
+
+from convzoo.models import vgg  # noqa: F401

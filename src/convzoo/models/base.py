@@ -1,0 +1,182 @@
+"""The one model contract every convzoo classifier follows.
+
+    stem -> stages -> head
+
+``forward_features`` runs stem and stages, ``forward_head`` the head,
+``forward_stages`` returns the stem's and every stage's output (the maps listed
+in ``feature_info``), which is what `features_only=True` backbones return.
+Inputs are checked at the boundary so a wrong shape gives a readable
+``ValueError`` instead of a shape mismatch deep inside torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["AuxOutput", "ConvNet", "FeatureExtractor", "FeatureInfo", "new_output_layer"]
+
+
+class AuxOutput(NamedTuple):
+    """What a network with auxiliary classifiers returns in training mode.
+
+    ``logits`` come from the main head; ``aux`` holds the auxiliary heads' logits
+    in network order (GoogLeNet: after 4a, after 4d). In eval mode such a network
+    returns plain logits.
+    """
+
+    logits: Tensor
+    aux: tuple[Tensor, ...]
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One feature map a backbone can hand out."""
+
+    name: str  # the paper's name for the stage, e.g. "conv3_x"
+    channels: int
+    stride: int  # total stride (reduction) relative to the input
+
+
+def new_output_layer(layer: nn.Module, num_classes: int) -> nn.Module:
+    """A freshly initialised copy of a Linear / 1x1-conv output layer with `num_classes` outputs."""
+    if isinstance(layer, nn.Linear):
+        return nn.Linear(layer.in_features, num_classes, bias=layer.bias is not None)
+    if isinstance(layer, nn.Conv2d):
+        return nn.Conv2d(
+            layer.in_channels,
+            num_classes,
+            layer.kernel_size,
+            stride=layer.stride,
+            padding=layer.padding,
+            bias=layer.bias is not None,
+        )
+    raise TypeError(f"cannot resize an output layer of type {type(layer).__name__}")
+
+
+class ConvNet(nn.Module):
+    """Base class of every registered classifier.
+
+    Subclasses assign ``stem``, ``stages`` (an ``nn.Sequential`` whose children
+    are named after the paper's stages), ``head`` (whose final layer is
+    ``head.fc``) and ``feature_info`` (stem first, then one entry per stage).
+
+    ``min_input_size`` is the smallest spatial size the network accepts;
+    ``fixed_input_size`` is set by networks whose fully connected head only
+    works at one size (e.g. LeNet-5's C5, AlexNet's fc6 without adaptive pooling).
+    """
+
+    stem: nn.Module
+    stages: nn.Sequential
+    head: nn.Module
+    feature_info: list[FeatureInfo]
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        num_classes: int,
+        default_input_size: tuple[int, int],
+        min_input_size: int,
+        fixed_input_size: bool = False,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1:
+            raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.default_input_size = default_input_size
+        self.min_input_size = min_input_size
+        self.fixed_input_size = fixed_input_size
+
+    # -- the boundary -----------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        card = getattr(self, "card", None)
+        return card.name if card is not None else type(self).__name__
+
+    def expected_input(self) -> str:
+        if self.fixed_input_size:
+            h, w = self.default_input_size
+            return f"(N, {self.in_channels}, {h}, {w})"
+        return f"(N, {self.in_channels}, H, W) with H, W >= {self.min_input_size}"
+
+    def check_input(self, x: Tensor) -> None:
+        ok = x.dim() == 4 and x.shape[1] == self.in_channels
+        if ok and self.fixed_input_size:
+            ok = tuple(x.shape[-2:]) == tuple(self.default_input_size)
+        elif ok:
+            ok = min(x.shape[-2:]) >= self.min_input_size
+        if not ok:
+            raise ValueError(
+                f"{self.display_name} expects input {self.expected_input()}, got {tuple(x.shape)}"
+            )
+
+    # -- the contract -----------------------------------------------------
+    def forward_features(self, x: Tensor) -> Tensor:
+        self.check_input(x)
+        return self.stages(self.stem(x))
+
+    def forward_head(self, x: Tensor) -> Tensor:
+        return self.head(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """The stem's and every stage's output, in `feature_info` order."""
+        self.check_input(x)
+        x = self.stem(x)
+        outputs = [x]
+        for stage in self.stages:
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the final layer so the network predicts `num_classes` classes."""
+        self.head.fc = new_output_layer(self.head.fc, num_classes)
+        self.num_classes = num_classes
+
+
+class FeatureExtractor(nn.Module):
+    """A classifier without its head: forward returns the stage feature maps."""
+
+    def __init__(self, model: ConvNet) -> None:
+        super().__init__()
+        if not hasattr(model, "forward_stages"):
+            raise TypeError(f"{type(model).__name__} does not provide stage features")
+        self.model = model
+        self.feature_info = list(model.feature_info)
+        self.in_channels = model.in_channels
+        self.card = getattr(model, "card", None)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        return self.model.forward_stages(x)
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@torch.no_grad()
+def init_weights_like_torchvision(module: nn.Module) -> None:
+    """Kaiming-normal (fan_out) convs, unit norms, small normal linears."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm | nn.LayerNorm):
+            if m.weight is not None:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

@@ -1,0 +1,232 @@
+"""VGG: very deep networks of 3x3 convolutions.
+
+Simonyan & Zisserman (2014). Very Deep Convolutional Networks for Large-Scale
+Image Recognition. arXiv:1409.1556. Table 1 (the six configurations A-E) and
+Table 2 (their parameter counts, in millions: 133, 133, 133, 134, 138, 144).
+
+Every stage is a run of same-padded 3x3 convolutions (1x1 in column C) followed
+by a 2x2/2 max-pool; widths double from 64 to 512; three fully connected layers
+(4096, 4096, classes) follow. ``*_bn`` variants add batch normalization after
+each convolution (Ioffe & Szegedy 2015), as torchvision does.
+
+Deviations, shared by all columns: an adaptive average pool to 7x7 before fc6.
+At 224x224 it is the identity (and matches torchvision); at other sizes it lets
+the network run, where the paper instead turns the fc layers into convolutions
+at test time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from convzoo.blocks.conv import ConvNormAct
+from convzoo.blocks.head import FullyConnectedHead
+from convzoo.models.base import ConvNet, FeatureInfo
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__ = ["VGG", "VGGStage"]
+
+
+@dataclass(frozen=True)
+class VGGStage:
+    """One block of Table 1: convolutions of the given kernel sizes, then max-pool."""
+
+    width: int
+    kernels: tuple[int, ...]  # one entry per conv layer, 3 or 1
+    lrn: bool = False  # A-LRN: local response normalization after the first conv
+
+    def __post_init__(self) -> None:
+        if self.width < 1 or not self.kernels or any(k not in (1, 3) for k in self.kernels):
+            raise ValueError(f"VGGStage needs width >= 1 and kernels of 1 or 3, got {self}")
+
+
+# Table 1, columns A to E; one row per block conv1..conv5.
+COLUMN_A = (
+    VGGStage(width=64, kernels=(3,)),
+    VGGStage(width=128, kernels=(3,)),
+    VGGStage(width=256, kernels=(3, 3)),
+    VGGStage(width=512, kernels=(3, 3)),
+    VGGStage(width=512, kernels=(3, 3)),
+)
+COLUMN_A_LRN = (VGGStage(width=64, kernels=(3,), lrn=True), *COLUMN_A[1:])
+COLUMN_B = (
+    VGGStage(width=64, kernels=(3, 3)),
+    VGGStage(width=128, kernels=(3, 3)),
+    VGGStage(width=256, kernels=(3, 3)),
+    VGGStage(width=512, kernels=(3, 3)),
+    VGGStage(width=512, kernels=(3, 3)),
+)
+COLUMN_C = (
+    *COLUMN_B[:2],
+    VGGStage(width=256, kernels=(3, 3, 1)),
+    VGGStage(width=512, kernels=(3, 3, 1)),
+    VGGStage(width=512, kernels=(3, 3, 1)),
+)
+COLUMN_D = (
+    *COLUMN_B[:2],
+    VGGStage(width=256, kernels=(3, 3, 3)),
+    VGGStage(width=512, kernels=(3, 3, 3)),
+    VGGStage(width=512, kernels=(3, 3, 3)),
+)
+COLUMN_E = (
+    *COLUMN_B[:2],
+    VGGStage(width=256, kernels=(3, 3, 3, 3)),
+    VGGStage(width=512, kernels=(3, 3, 3, 3)),
+    VGGStage(width=512, kernels=(3, 3, 3, 3)),
+)
+
+
+class VGG(ConvNet):
+    """A VGG column: five conv stages (``conv1``..``conv5``) and fc6-fc7-fc."""
+
+    def __init__(
+        self,
+        config: tuple[VGGStage, ...],
+        *,
+        batch_norm: bool = False,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(224, 224),
+            min_input_size=2 ** len(config),
+        )
+        norm = nn.BatchNorm2d if batch_norm else None
+        self.stem = nn.Identity()  # VGG has no stem: conv1 is its first stage
+        self.stages = nn.Sequential()
+        self.feature_info = [FeatureInfo("stem", in_channels, 1)]
+        channels = in_channels
+        for index, row in enumerate(config, start=1):
+            layers: list[nn.Module] = []
+            for kernel in row.kernels:
+                # the paper's convs keep their bias even with batch norm (as torchvision does)
+                layers.append(ConvNormAct(channels, row.width, kernel, norm=norm, bias=True))
+                if row.lrn and len(layers) == 1:
+                    layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
+                channels = row.width
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves H, W
+            self.stages.add_module(f"conv{index}", nn.Sequential(*layers))
+            self.feature_info.append(FeatureInfo(f"conv{index}", channels, 2**index))
+        self.head = FullyConnectedHead(
+            channels * 7 * 7, num_classes, dropout=dropout, pool_size=(7, 7)
+        )  # (N, 512, 7, 7) -> 25088 features
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+
+def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
+    """torchvision numbers `features` flatly: conv, (bn), relu per layer, pool per stage."""
+    rules = []
+    index = 0
+    for stage, row in enumerate(config, start=1):
+        for layer in range(len(row.kernels)):
+            rules.append((rf"^features\.{index}\.", f"stages.conv{stage}.{layer}.conv."))
+            if batch_norm:
+                rules.append((rf"^features\.{index + 1}\.", f"stages.conv{stage}.{layer}.norm."))
+            index += 3 if batch_norm else 2
+        index += 1  # max-pool
+    rules += [
+        (r"^classifier\.0\.", "head.fc6."),
+        (r"^classifier\.3\.", "head.fc7."),
+        (r"^classifier\.6\.", "head.fc."),
+    ]
+    return tuple(rules)
+
+
+def _card(
+    name: str,
+    column: str,
+    params: str,
+    *,
+    batch_norm: bool = False,
+    twin: str | None = None,
+    config: tuple[VGGStage, ...] = COLUMN_A,
+) -> ModelCard:
+    deviations = ["adaptive average pool to 7x7 before fc6 (identity at 224x224)"]
+    if batch_norm:
+        deviations.append("batch normalization after every convolution (not in the 2014 paper)")
+    return ModelCard(
+        name=name,
+        family="vgg",
+        title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
+        authors="Simonyan, Zisserman",
+        year=2014,
+        arxiv="1409.1556",
+        table=f"Table 1, column {column}",
+        key_ideas=(
+            "Only 3x3 convolutions: two stacked see 5x5 and three see 7x7, with fewer "
+            "weights (18C^2, 27C^2 vs 25C^2, 49C^2) and more non-linearities.",
+            "Depth is the main knob: 11 to 19 weight layers, widths doubling after each pool.",
+            "LRN did not help (A-LRN vs A), so later columns drop it.",
+        ),
+        input_size=(3, 224, 224),
+        paper_params=Reported(params),
+        twins=(Twin("torchvision", twin, _torchvision_rules(config, batch_norm)),) if twin else (),
+        deviations=tuple(deviations),
+    )
+
+
+@register(_card("vgg11", "A", "133M", twin="vgg11", config=COLUMN_A))
+def vgg11(**overrides) -> VGG:  # 132.9M params, 7.6G MACs
+    return VGG(COLUMN_A, **overrides)
+
+
+@register(_card("vgg11_lrn", "A-LRN", "133M", config=COLUMN_A_LRN))
+def vgg11_lrn(**overrides) -> VGG:  # 132.9M params
+    return VGG(COLUMN_A_LRN, **overrides)
+
+
+@register(_card("vgg13", "B", "133M", twin="vgg13", config=COLUMN_B))
+def vgg13(**overrides) -> VGG:  # 133.0M params, 11.3G MACs
+    return VGG(COLUMN_B, **overrides)
+
+
+@register(_card("vgg16_c", "C", "134M", config=COLUMN_C))
+def vgg16_c(**overrides) -> VGG:  # 133.6M params
+    return VGG(COLUMN_C, **overrides)
+
+
+@register(_card("vgg16", "D", "138M", twin="vgg16", config=COLUMN_D))
+def vgg16(**overrides) -> VGG:  # 138.4M params, 15.5G MACs
+    return VGG(COLUMN_D, **overrides)
+
+
+@register(_card("vgg19", "E", "144M", twin="vgg19", config=COLUMN_E))
+def vgg19(**overrides) -> VGG:  # 143.7M params, 19.6G MACs
+    return VGG(COLUMN_E, **overrides)
+
+
+@register(_card("vgg11_bn", "A", "133M", batch_norm=True, twin="vgg11_bn", config=COLUMN_A))
+def vgg11_bn(**overrides) -> VGG:  # 132.9M params
+    return VGG(COLUMN_A, batch_norm=True, **overrides)
+
+
+@register(_card("vgg13_bn", "B", "133M", batch_norm=True, twin="vgg13_bn", config=COLUMN_B))
+def vgg13_bn(**overrides) -> VGG:  # 133.1M params
+    return VGG(COLUMN_B, batch_norm=True, **overrides)
+
+
+@register(_card("vgg16_bn", "D", "138M", batch_norm=True, twin="vgg16_bn", config=COLUMN_D))
+def vgg16_bn(**overrides) -> VGG:  # 138.4M params
+    return VGG(COLUMN_D, batch_norm=True, **overrides)
+
+
+@register(_card("vgg19_bn", "E", "144M", batch_norm=True, twin="vgg19_bn", config=COLUMN_E))
+def vgg19_bn(**overrides) -> VGG:  # 143.7M params
+    return VGG(COLUMN_E, batch_norm=True, **overrides)

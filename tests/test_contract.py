@@ -1,0 +1,76 @@
+"""The model contract, checked over every registered network."""
+
+import importlib
+
+import pytest
+import torch
+
+import convzoo
+from convzoo.models.base import ConvNet
+from tests.helpers import logits_of, small_input
+
+ALL = convzoo.list_models()
+CLASSIFIERS = [n for n in ALL if convzoo.model_card(n).task == "classification"]
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_forward_backward_every_parameter_gets_a_gradient(name):
+    model = convzoo.create_model(name, num_classes=7)
+    assert isinstance(model, ConvNet)
+    model.train()
+    x = small_input(model)
+    outputs = logits_of(model(x))
+    assert all(o.shape == (2, 7) for o in outputs)
+    sum(o.float().pow(2).mean() for o in outputs).backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{pname} has a non-finite gradient"
+    assert all(torch.isfinite(o).all() for o in outputs)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_contract_surface(name):
+    with torch.device("meta"):
+        model = convzoo.create_model(name)
+    for attr in (
+        "stem",
+        "stages",
+        "head",
+        "feature_info",
+        "num_classes",
+        "in_channels",
+        "default_input_size",
+    ):
+        assert hasattr(model, attr), attr
+    info = model.feature_info
+    assert info[0].name == "stem" and len(info) == len(model.stages) + 1
+    assert [i.stride for i in info] == sorted(i.stride for i in info)
+    model.reset_classifier(3)
+    assert model.num_classes == 3
+    assert model.head.fc.weight.shape[0] == 3
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_bad_input_raises_our_error(name):
+    with torch.device("meta"):
+        model = convzoo.create_model(name)
+    h, w = model.default_input_size
+    with pytest.raises(ValueError, match=rf"{name} expects input \(N, {model.in_channels}"):
+        model(torch.empty(1, model.in_channels + 1, h, w, device="meta"))
+    too_small = model.min_input_size - 1 if not model.fixed_input_size else h - 1
+    with pytest.raises(ValueError, match=f"{name} expects input"):
+        model(torch.empty(1, model.in_channels, too_small, too_small, device="meta"))
+    with pytest.raises(ValueError, match=f"{name} expects input"):
+        model(torch.empty(model.in_channels, h, w, device="meta"))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_card_is_complete_and_cited_in_the_family_module(name):
+    card = convzoo.model_card(name)
+    assert card.title and card.authors and card.table and card.family
+    assert 1989 <= card.year <= 2030
+    builder = convzoo.registry.get_builder(name)
+    module_doc = importlib.import_module(builder.__module__).__doc__ or ""
+    citation = card.arxiv or card.citation
+    assert citation in module_doc, f"{builder.__module__} docstring does not cite {citation}"
+    assert str(card.year) in module_doc

@@ -1,0 +1,70 @@
+import time
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import convzoo
+from convzoo.analysis.summary import summary
+
+
+def test_vgg16_totals_match_an_independent_count():
+    result = summary("vgg16")
+    assert result.total_params == 138_357_544  # == torchvision vgg16
+    # conv MACs by hand from Table 1, column D, at 224x224 (same padding, pools halve)
+    convs = [
+        (224, 3, 64),
+        (224, 64, 64),
+        (112, 64, 128),
+        (112, 128, 128),
+        (56, 128, 256),
+        (56, 256, 256),
+        (56, 256, 256),
+        (28, 256, 512),
+        (28, 512, 512),
+        (28, 512, 512),
+        (14, 512, 512),
+        (14, 512, 512),
+        (14, 512, 512),
+    ]
+    conv_macs = sum(side * side * 9 * c_in * c_out for side, c_in, c_out in convs)
+    fc_macs = 25088 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert result.total_macs == conv_macs + fc_macs
+    assert result.output_shape == (1, 1000)
+
+
+def test_macs_agree_with_torch_flop_counter():
+    model = convzoo.create_model("vgg11_bn").eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+    assert summary(model, 64).total_macs * 2 == counter.get_total_flops()
+
+
+def test_rows_carry_shapes_and_params():
+    result = summary("vgg11", (3, 32, 32))
+    rows = {r.name: r for r in result.rows}
+    first = rows["stages.conv1.0.conv"]
+    assert first.output_shape == (1, 64, 32, 32)
+    assert first.params == 3 * 64 * 9 + 64
+    assert first.macs == 32 * 32 * 64 * 27
+    assert sum(r.params for r in result.rows) == result.total_params
+
+
+def test_summary_is_fast_and_allocates_nothing():
+    start = time.perf_counter()
+    result = summary("vgg19")
+    assert time.perf_counter() - start < 2.0
+    assert result.total_params == 143_667_240  # == torchvision vgg19
+
+
+def test_summary_of_an_instance_leaves_it_untouched():
+    model = convzoo.create_model("vgg11", num_classes=10)
+    before = model.head.fc.weight.clone()
+    assert summary(model, 32).total_params == sum(p.numel() for p in model.parameters())
+    assert model.head.fc.weight.device.type == "cpu"
+    assert torch.equal(model.head.fc.weight, before)
+
+
+def test_summary_rejects_bad_size():
+    with pytest.raises(ValueError, match="expects input"):
+        summary("vgg11", 16)
