@@ -4,25 +4,76 @@ Building the model under ``torch.device("meta")`` gives parameters with shapes
 but no storage, and a forward pass on a meta tensor propagates shapes without
 computing, so even VGG-19 or SENet-154 summarise in well under a second and
 without allocating weights or activations.
+
+One forward pass under `convzoo.analysis.counting.Tracer` gives every row its
+output shape, parameters, multiply-adds, FLOPs, activation bytes and receptive
+field (see that module for exactly what is counted and the receptive-field
+rules). ``depth=`` collapses the table to modules at that nesting level
+(1 = stem/stages/head, 2 = stages, 3 = blocks) and merges runs of identical
+sibling blocks into one row (``stages.conv3_x.1-3`` with ``repeat=3``).
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from convzoo.analysis.counting import MacCounter
+from convzoo.analysis.counting import FLOP_CATEGORIES, TensorInfo, Tracer
 
-__all__ = ["LayerRow", "Summary", "summary"]
+__all__ = ["LayerRow", "ReceptiveField", "Summary", "summary"]
 
 MACS_NOTE = (
     "multiply-adds count convolutions (incl. grouped, depthwise, transposed), "
     "linear layers and matmuls; norms, activations, pooling and additions are not counted"
 )
+FLOPS_NOTE = (
+    "FLOPs: conv/linear/matmul = 2 per multiply-add; 'all' adds bias (1/output), "
+    "norm (2/element, 4 when computing statistics), activation (1/element, softmax 3), "
+    "pool (1 per window element) and element-wise ops (1/element)"
+)
+MEMORY_NOTE = (
+    "activation memory: bytes of every tensor the forward pass produces (views and "
+    "in-place results excluded), batch 1, not the peak"
+)
+RF_NOTE = (
+    "receptive field: size / jump (total stride) / centre of the first unit, in input "
+    "pixels, analytic (max over paths, not clipped to the image); 'g' = sees global context"
+)
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field of an output w.r.t. the input, per spatial axis (H, W)."""
+
+    size: tuple[float, ...]
+    jump: tuple[float, ...]
+    start: tuple[float, ...]
+    global_context: bool = False
+
+    @classmethod
+    def of(cls, info: TensorInfo) -> ReceptiveField:
+        return cls(
+            tuple(_num(f.size) for f in info.fields),
+            tuple(_num(f.jump) for f in info.fields),
+            tuple(_num(f.start) for f in info.fields),
+            info.global_context,
+        )
+
+    def __str__(self) -> str:
+        def one(values: tuple[float, ...]) -> str:
+            return f"{values[0]:g}" if len(set(values)) == 1 else "x".join(f"{v:g}" for v in values)
+
+        return one(self.size) + ("g" if self.global_context else "")
+
+
+def _num(value: float) -> float:
+    return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
 @dataclass
@@ -32,9 +83,17 @@ class LayerRow:
     output_shape: tuple[int, ...] | None
     params: int
     macs: int
+    flops: int = 0  # every counted FLOP (see FLOPS_NOTE)
+    activation_bytes: int = 0  # bytes of this module's output
+    rf: ReceptiveField | None = None
+    repeat: int = 1  # > 1 for a collapsed run of identical blocks (totals, not per block)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} x{self.repeat}" if self.repeat > 1 else self.name
 
 
 @dataclass
@@ -46,11 +105,35 @@ class Summary:
     trainable_params: int
     total_macs: int
     output_shape: tuple[int, ...] | None
-    notes: list[str] = field(default_factory=lambda: [MACS_NOTE])
+    notes: list[str] = field(default_factory=lambda: [MACS_NOTE, FLOPS_NOTE, MEMORY_NOTE, RF_NOTE])
+    flops_by_category: dict[str, int] = field(default_factory=dict)
+    activation_bytes: int = 0  # forward pass at batch 1, see MEMORY_NOTE
+    param_bytes: int = 0
+    buffer_bytes: int = 0
+    depth: int = 0  # weight layers on the longest input-to-output path
+    weight_layers: int = 0  # convolution and linear modules in total
+    feature_rf: ReceptiveField | None = None  # of the last spatial feature map
+    uncounted: dict[str, int] = field(default_factory=dict)  # ops without a counting rule
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    @property
+    def flops(self) -> int:
+        """conv/linear/matmul FLOPs (= 2 x multiply-adds)."""
+        return self.flops_by_category.get("conv/linear/matmul", 0)
+
+    @property
+    def flops_all(self) -> int:
+        return sum(self.flops_by_category.values())
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rows"] = [r.as_dict() for r in self.rows]
+        data["non_trainable_params"] = self.non_trainable_params
+        data["flops"] = self.flops
+        data["flops_all"] = self.flops_all
         return data
 
 
@@ -62,12 +145,21 @@ def _shape_of(output: Any) -> tuple[int, ...] | None:
     return None
 
 
+def _bytes_of(output: Any) -> int:
+    if isinstance(output, Tensor):
+        return output.numel() * output.element_size()
+    if isinstance(output, list | tuple):
+        return sum(_bytes_of(o) for o in output)
+    return 0
+
+
 def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Module:
     if isinstance(model_or_name, str):
         from convzoo.registry import create_model
 
+        kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
         with torch.device("meta"):
-            return create_model(model_or_name, **create_kwargs)
+            return create_model(model_or_name, **kwargs)
     first = next(model_or_name.parameters(), None)
     if first is not None and first.device.type == "meta":
         return model_or_name
@@ -84,69 +176,231 @@ def _default_input(model: nn.Module) -> tuple[int, int, int]:
     raise ValueError("input_size is required for a model without a default input size")
 
 
-def summary(
-    model_or_name: nn.Module | str,
-    input_size: tuple[int, ...] | int | None = None,
-    **create_kwargs: Any,
-) -> Summary:
-    """Per-layer table (name, type, output shape, params, multiply-adds) and totals.
-
-    `input_size` is ``(C, H, W)``, ``(H, W)`` or one int for square inputs;
-    by default the model's own default input size. The model is evaluated in
-    eval mode on a batch of one.
-    """
-    model = _meta_model(model_or_name, **create_kwargs)
+def resolve_input_size(
+    model: nn.Module, input_size: tuple[int, ...] | int | None
+) -> tuple[int, ...]:
     default = _default_input(model)
     if input_size is None:
-        size = default
-    elif isinstance(input_size, int):
-        size = (default[0], input_size, input_size)
-    elif len(input_size) == 2:
-        size = (default[0], *input_size)
-    else:
-        size = tuple(input_size)
+        return default
+    if isinstance(input_size, int):
+        return (default[0], input_size, input_size)
+    if len(input_size) == 2:
+        return (default[0], *input_size)
+    return tuple(input_size)
 
+
+@dataclass
+class _Trace:
+    tracer: Tracer
+    order: list[str]  # modules in order of first call
+    shapes: dict[str, tuple[int, ...] | None]
+    out_bytes: dict[str, int]
+    rfs: dict[str, ReceptiveField | None]
+    output: Any
+
+
+def trace(model: nn.Module, size: tuple[int, ...], *, batch: int = 1) -> _Trace:
+    """One eval-mode forward pass on meta under the tracer, with module hooks."""
     names = {module: name for name, module in model.named_modules()}
-    counter = MacCounter()
+    tracer = Tracer()
     shapes: dict[str, tuple[int, ...] | None] = {}
+    out_bytes: dict[str, int] = {}
+    rfs: dict[str, ReceptiveField | None] = {}
+    order: list[str] = []
     owners: list[str] = []
 
     def enter(module: nn.Module, _inputs: Any) -> None:
-        owners.append(names[module])
-        counter.owner = owners[-1]
+        name = names[module]
+        if name not in shapes:
+            order.append(name)
+            shapes[name] = None
+        owners.append(name)
+        tracer.owner = name
 
     def leave(module: nn.Module, _inputs: Any, output: Any) -> None:
-        shapes[names[module]] = _shape_of(output)
+        name = names[module]
+        shapes[name] = _shape_of(output)
+        out_bytes[name] = _bytes_of(output)
+        info = tracer.lookup(output)
+        rfs[name] = ReceptiveField.of(info) if info is not None else None
         owners.pop()
-        counter.owner = owners[-1] if owners else ""
+        tracer.owner = owners[-1] if owners else ""
 
     handles = [m.register_forward_pre_hook(enter) for m in names]
     handles += [m.register_forward_hook(leave) for m in names]
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), counter:
-            output = model(torch.empty((1, *size), device="meta"))
+        x = torch.empty((batch, *size), device="meta")
+        tracer.watch(x, spatial_axes=len(size) - 1)
+        with torch.no_grad(), tracer:
+            output = model(x)
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
+    return _Trace(tracer, order, shapes, out_bytes, rfs, output)
+
+
+def _prefix_sum(values: dict[str, int], name: str) -> int:
+    if not name:
+        return sum(values.values())
+    dotted = name + "."
+    return sum(v for k, v in values.items() if k == name or k.startswith(dotted))
+
+
+def _flops_of(tracer: Tracer, name: str, *, recurse: bool) -> int:
+    if not recurse:
+        return sum(tracer.flops.get(name, Counter()).values())
+    dotted = name + "."
+    return sum(
+        sum(c.values()) for k, c in tracer.flops.items() if k == name or k.startswith(dotted)
+    )
+
+
+def _signature(module: nn.Module) -> tuple:
+    return (
+        type(module).__name__,
+        tuple((n, tuple(p.shape)) for n, p in module.named_parameters()),
+        tuple((n, type(m).__name__) for n, m in module.named_modules()),
+    )
+
+
+def _index_of(name: str) -> tuple[str, int] | None:
+    match = re.fullmatch(r"(.*\.)?(\d+)", name)
+    if match is None:
+        return None
+    return match.group(1) or "", int(match.group(2))
+
+
+def _collapse(rows: list[LayerRow], modules: dict[str, nn.Module]) -> list[LayerRow]:
+    """Merge runs of consecutive identical sibling blocks named ``prefix.i``."""
+    merged: list[LayerRow] = []
+    signatures: list[tuple | None] = []
+    for row in rows:
+        idx = _index_of(row.name)
+        sig = None
+        if idx is not None and row.name in modules:
+            sig = (idx[0], _signature(modules[row.name]), row.macs // row.repeat, row.output_shape)
+        if merged and sig is not None and signatures[-1] == sig:
+            last = merged[-1]
+            first_idx = _index_of(last.name.split("-")[0])
+            assert first_idx is not None
+            merged[-1] = LayerRow(
+                f"{first_idx[0]}{first_idx[1]}-{idx[1]}",  # type: ignore[index]
+                last.type,
+                row.output_shape,
+                last.params + row.params,
+                last.macs + row.macs,
+                last.flops + row.flops,
+                last.activation_bytes + row.activation_bytes,
+                row.rf,
+                last.repeat + 1,
+            )
+            continue
+        merged.append(row)
+        signatures.append(sig)
+    return merged
+
+
+def summary(
+    model_or_name: nn.Module | str,
+    input_size: tuple[int, ...] | int | None = None,
+    *,
+    depth: int | None = None,
+    collapse: bool | None = None,
+    **create_kwargs: Any,
+) -> Summary:
+    """Per-layer table and totals (see the module docstring for what each column is).
+
+    `input_size` is ``(C, H, W)``, ``(H, W)`` or one int for square inputs;
+    by default the model's own default input size. The model is evaluated in
+    eval mode on a batch of one. ``depth`` shows modules down to that nesting
+    level with their subtrees summed; ``collapse`` (default: on when ``depth``
+    is given) merges runs of identical sibling blocks.
+    """
+    model = _meta_model(model_or_name, **create_kwargs)
+    size = resolve_input_size(model, input_size)
+    run = trace(model, size)
+    tracer = run.tracer
+    modules = dict(model.named_modules())
 
     rows = []
-    for name, module in model.named_modules():
-        own_params = sum(p.numel() for p in module.parameters(recurse=False))
-        is_leaf = next(module.children(), None) is None
-        macs = counter.macs.get(name, 0)
-        if name and (is_leaf or own_params or macs) and name in shapes:
-            rows.append(LayerRow(name, type(module).__name__, shapes[name], own_params, macs))
-    # parameters of modules never called in eval mode (auxiliary heads) still count
+    if depth is None:
+        for name, module in model.named_modules():
+            own_params = sum(p.numel() for p in module.parameters(recurse=False))
+            is_leaf = next(module.children(), None) is None
+            macs = tracer.macs.get(name, 0)
+            if name and (is_leaf or own_params or macs) and name in run.shapes:
+                rows.append(
+                    LayerRow(
+                        name,
+                        type(module).__name__,
+                        run.shapes[name],
+                        own_params,
+                        macs,
+                        _flops_of(tracer, name, recurse=False),
+                        run.out_bytes.get(name, 0),
+                        run.rfs.get(name),
+                    )
+                )
+    else:
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        for name in run.order:
+            if not name:
+                continue
+            level = name.count(".") + 1
+            module = modules[name]
+            is_leaf = next(module.children(), None) is None
+            if level == depth or (level < depth and is_leaf):
+                rows.append(
+                    LayerRow(
+                        name,
+                        type(module).__name__,
+                        run.shapes[name],
+                        sum(p.numel() for p in module.parameters()),
+                        _prefix_sum(tracer.macs, name),
+                        _flops_of(tracer, name, recurse=True),
+                        run.out_bytes.get(name, 0),
+                        run.rfs.get(name),
+                    )
+                )
+        if collapse is None or collapse:
+            rows = _collapse(rows, modules)
+
+    flops_total: Counter[str] = Counter()
+    for counts in tracer.flops.values():
+        flops_total.update(counts)
     card = getattr(model, "card", None)
+    out_info = tracer.lookup(run.output)
+    feature_rf = None
+    spatial = [r for r in run.order if r and (run.shapes.get(r) or ()) and len(run.shapes[r]) > 2]
+    stages = getattr(model, "stages", None)
+    if isinstance(stages, nn.Module) and "stages" in run.rfs:
+        feature_rf = run.rfs["stages"]
+    elif spatial:
+        feature_rf = run.rfs.get(spatial[-1])
+    params = list(model.parameters())
     return Summary(
         model=card.name if card else type(model).__name__,
         input_size=tuple(size),
         rows=rows,
-        total_params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        total_macs=sum(counter.macs.values()),
-        output_shape=_shape_of(output),
+        # parameters of modules never called in eval mode (auxiliary heads) still count
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        total_macs=sum(tracer.macs.values()),
+        output_shape=_shape_of(run.output),
+        flops_by_category={c: flops_total[c] for c in FLOP_CATEGORIES if flops_total[c]},
+        activation_bytes=sum(tracer.activation_bytes.values()),
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()),
+        depth=out_info.depth if out_info is not None else 0,
+        weight_layers=sum(
+            1
+            for m in model.modules()
+            if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear | nn.ConvTranspose2d)
+        ),
+        feature_rf=feature_rf,
+        uncounted=dict(tracer.uncounted),
     )

@@ -7,13 +7,23 @@ from dataclasses import asdict
 
 from rich.table import Table
 
-from convzoo.analysis.summary import summary
-from convzoo.cli.output import console, human, print_json
+from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
+from convzoo.analysis.summary import LayerRow, summary
+from convzoo.cli.formats import to_csv, to_markdown
+from convzoo.cli.output import console, human, print_json, wide_console
 from convzoo.registry import model_card
 
 NAME = "info"
-HELP = "Show a model's card and its per-layer table (shapes, params, multiply-adds)."
-EXAMPLE = "convzoo info vgg16 --input-size 224"
+HELP = (
+    "Show a model's card and its per-layer table (shapes, params, multiply-adds, "
+    "activation memory, receptive field), with totals and training memory."
+)
+EXAMPLE = "convzoo info resnet50 --depth 3 --markdown   |   convzoo info vgg11 --measure"
+
+COLUMNS = (
+    "layer", "type", "output", "params", "mult-adds", "flops", "act bytes",
+    "rf", "jump", "start",
+)  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,21 +31,80 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, help="square input side in pixels")
     parser.add_argument("--num-classes", type=int, help="classes of the output layer")
     parser.add_argument("--in-channels", type=int, help="input channels")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--depth",
+        type=int,
+        help="collapse to modules at this level (1: stem/stages/head, 2: stages, 3: blocks)",
+    )
+    parser.add_argument(
+        "--no-collapse", action="store_true", help="with --depth: keep repeated blocks apart"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        action="append",
+        help="batch size(s) for the training-memory estimate (repeatable; default 1, 32, 256)",
+    )
+    parser.add_argument(
+        "--measure",
+        action="store_true",
+        help="also run a real CPU training forward and measure the bytes saved for backward",
+    )
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--csv", action="store_true", help="per-layer table as CSV")
+    fmt.add_argument("--markdown", action="store_true", help="per-layer table as Markdown")
+
+
+def _cells(row: LayerRow) -> list[object]:
+    rf = row.rf
+    return [
+        row.display_name,
+        row.type,
+        "x".join(map(str, row.output_shape[1:])) if row.output_shape else None,
+        row.params,
+        row.macs,
+        row.flops,
+        row.activation_bytes,
+        str(rf) if rf else None,
+        "x".join(f"{v:g}" for v in sorted(set(rf.jump))) if rf else None,
+        "x".join(f"{v:g}" for v in sorted(set(rf.start))) if rf else None,
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     card = model_card(args.model)
+    create = {"num_classes": args.num_classes, "in_channels": args.in_channels}
     result = summary(
         args.model,
         args.input_size,
-        num_classes=args.num_classes,
-        in_channels=args.in_channels,
+        depth=args.depth,
+        collapse=not args.no_collapse,
+        **create,
     )
+    memory = estimate_memory(args.model, args.input_size, **create)
+    batch_sizes = args.batch_size or [1, 32, 256]
+    measured = None
+    if args.measure:
+        measure_batch = batch_sizes[0] if args.batch_size else 8
+        measured = (
+            measure_batch,
+            measure_saved_bytes(args.model, args.input_size, batch_size=measure_batch, **create),
+        )
+
+    if args.csv or args.markdown:
+        rows = [_cells(r) for r in result.rows]
+        print((to_csv if args.csv else to_markdown)(COLUMNS, rows), end="")
+        return 0
     if args.json:
         card_data = asdict(card)
         card_data["twins"] = [str(t) for t in card.twins]
-        print_json({"card": card_data, "summary": result.as_dict()})
+        mem = memory.as_dict()
+        mem["training_bytes"] = {b: memory.training_bytes(b) for b in batch_sizes}
+        if measured:
+            mem["measured"] = {"batch_size": measured[0], "saved_bytes": measured[1]}
+            mem["estimated_at_measured_batch"] = memory.saved_bytes(measured[0])
+        print_json({"card": card_data, "summary": result.as_dict(), "memory": mem})
         return 0
 
     console.print(f"[bold]{card.name}[/bold]  ({card.family})  {card.reference}")
@@ -48,22 +117,54 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"  [yellow]deviation:[/yellow] {deviation}")
 
     table = Table(title=f"{card.name} at input {result.input_size}")
-    for column, justify in (
-        ("layer", "left"),
-        ("type", "left"),
-        ("output", "right"),
-        ("params", "right"),
-        ("mult-adds", "right"),
-    ):
-        table.add_column(column, justify=justify)
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("layer", "type") else "right")
     for row in result.rows:
-        shape = "x".join(map(str, row.output_shape[1:])) if row.output_shape else "-"
-        table.add_row(row.name, row.type, shape, f"{row.params:,}", human(row.macs))
-    console.print(table)
+        cells = _cells(row)
+        cells[3] = f"{row.params:,}"
+        cells[4], cells[5], cells[6] = (
+            human(row.macs),
+            human(row.flops),
+            human(row.activation_bytes, "B"),
+        )
+        table.add_row(*("-" if c is None else str(c) for c in cells))
+    wide_console().print(table)
     paper_params = f" (paper: {card.paper_params})" if card.paper_params else ""
     paper_macs = f" (paper: {card.paper_macs})" if card.paper_macs else ""
-    console.print(f"params: {result.total_params:,}{paper_params}")
+    console.print(
+        f"params: {result.total_params:,}{paper_params}  "
+        f"(trainable {result.trainable_params:,}, non-trainable {result.non_trainable_params:,})"
+    )
     console.print(f"mult-adds: {result.total_macs:,} = {human(result.total_macs)}{paper_macs}")
+    console.print(
+        f"FLOPs: {human(result.flops)} conv/linear/matmul (2 per mult-add), "
+        f"{human(result.flops_all)} with bias/norm/activation/pool/element-wise"
+    )
+    console.print(
+        f"depth: {result.depth} weight layers on the longest path "
+        f"({result.weight_layers} conv/linear layers in all)"
+    )
+    if result.feature_rf is not None:
+        console.print(f"receptive field of the last feature map: {result.feature_rf} px")
+    console.print(f"activation memory (forward, batch 1): {human(result.activation_bytes, 'B')}")
+    mem_table = Table(title="training memory estimate (weights + grads + momentum + saved)")
+    for column in ("batch", "saved for backward", "total"):
+        mem_table.add_column(column, justify="right")
+    for b in batch_sizes:
+        mem_table.add_row(
+            str(b), human(memory.saved_bytes(b), "B"), human(memory.training_bytes(b), "B")
+        )
+    console.print(mem_table)
+    if measured:
+        b, nbytes = measured
+        est = memory.saved_bytes(b)
+        console.print(
+            f"measured (CPU, batch {b}): {human(nbytes, 'B')} saved for backward; "
+            f"estimate {human(est, 'B')} ({(est - nbytes) / nbytes:+.1%})"
+        )
+    if result.uncounted:
+        ops = ", ".join(f"{op} x{n}" for op, n in sorted(result.uncounted.items()))
+        console.print(f"[yellow]not counted (no rule):[/yellow] {ops}")
     for note in result.notes:
         console.print(f"[dim]{note}[/dim]")
     return 0

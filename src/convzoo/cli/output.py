@@ -10,6 +10,13 @@ from rich.console import Console
 console = Console()
 
 
+def wide_console(min_width: int = 200) -> Console:
+    """The console, or a wider one when output is not a terminal (pipes, files, tests)."""
+    if console.is_terminal:
+        return console
+    return Console(width=max(console.width, min_width))
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
