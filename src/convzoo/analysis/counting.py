@@ -476,9 +476,10 @@ class Tracer(TorchDispatchMode):
             else:
                 weight = name in _CONVS or name in _MATMULS
                 weight = weight and info.depth > max(i.depth for _, i in inputs)
+                transposed = name in _CONVS and len(args) > 6 and bool(args[6])
                 node = Node(
                     len(self.nodes),
-                    name,
+                    "conv_transpose" if transposed else name,
                     self.owner,
                     tuple(dict.fromkeys(i.node for _, i in inputs)),
                     tuple(t.shape),

@@ -12,9 +12,16 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import info, list_models
+from convzoo.cli import compare, conv_cost, diagram, info, list_models, receptive_field
 
-COMMANDS: tuple[ModuleType, ...] = (list_models, info)
+COMMANDS: tuple[ModuleType, ...] = (
+    list_models,
+    info,
+    compare,
+    diagram,
+    receptive_field,
+    conv_cost,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,400 @@
+"""Block-level architecture diagrams, derived from the traced dataflow.
+
+Nothing here knows any particular family. One meta-device forward pass under
+the tracer (see `counting`) records every op with the module that ran it and
+the ops it read from. The ops are then grouped by module:
+
+- a *unit* (one box) is a leaf module, a module whose children are all leaves
+  and which holds at most one convolution/linear layer (``ConvNormAct``), or
+  any module at the ``depth`` limit;
+- every other module is a *container*, drawn as a labelled cluster; ops it runs
+  itself (the residual ``+``, a concatenation, a gate's ``x``) become small
+  nodes inside it;
+- an edge is drawn wherever a tensor flows from one box to another, labelled
+  with its shape (C x H x W), so Inception branches fan out side by side and
+  residual and dense connections show as skip arrows;
+- runs of consecutive sibling blocks with the same structure (``conv3_x.1``,
+  ``conv3_x.2``, ...) are drawn once, labelled ``x3``;
+- where a tensor that went through an upsampling op is merged with a tensor of
+  the same resolution from earlier (U-Net's skips), both ends are put on the
+  same rank, which draws the encoder going down and the decoder coming back
+  up: the U.
+
+Rendering uses Graphviz: the Python package ``graphviz`` and the ``dot`` program.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from convzoo.analysis.counting import Node
+from convzoo.analysis.summary import _meta_model, resolve_input_size, trace
+
+__all__ = ["BlockGraph", "block_graph", "render_diagram"]
+
+INSTALL_HINT = (
+    "drawing needs the Graphviz `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS) or `conda install graphviz`; "
+    "or write the graph source with -o FILE.dot"
+)
+_MERGE_OPS = {"add": "+", "add_": "+", "cat": "concat", "mul": "x", "mul_": "x", "stack": "stack"}
+
+
+@dataclass
+class Box:
+    key: str  # qualified name (or name + "/op" for a container's own op)
+    label: str
+    cluster: str  # qualified name of the enclosing container ("" = top level)
+    kind: str = "unit"  # unit | op | io
+
+
+@dataclass
+class BlockGraph:
+    model: str
+    boxes: dict[str, Box] = field(default_factory=dict)
+    edges: dict[tuple[str, str], str] = field(default_factory=dict)  # -> shape label
+    clusters: dict[str, str] = field(default_factory=dict)  # name -> label
+    same_rank: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dot(self) -> Any:
+        import graphviz
+
+        dot = graphviz.Digraph(self.model, graph_attr={"rankdir": "TB", "fontname": "Helvetica",
+                               "label": self.model, "labelloc": "t", "fontsize": "20",
+                               "nodesep": "0.25", "ranksep": "0.35"})  # fmt: skip
+        dot.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="rounded,filled",
+                 fillcolor="#eef3fb", color="#5470a0")  # fmt: skip
+        dot.attr("edge", fontname="Helvetica", fontsize="8", color="#555555")
+        children: dict[str, list[str]] = {}
+        for name in self.clusters:
+            children.setdefault(_parent_cluster(name, self.clusters), []).append(name)
+        boxes_in: dict[str, list[Box]] = {}
+        for box in self.boxes.values():
+            boxes_in.setdefault(box.cluster, []).append(box)
+
+        def fill(graph: Any, cluster: str, level: int) -> None:
+            for box in boxes_in.get(cluster, []):
+                attrs = {}
+                if box.kind == "op":
+                    attrs = {"shape": "circle" if len(box.label) <= 2 else "ellipse",
+                             "fillcolor": "#fff4d6", "color": "#b08020", "fontsize": "9",
+                             "width": "0.3", "height": "0.3", "margin": "0.02"}  # fmt: skip
+                elif box.kind == "io":
+                    attrs = {"shape": "parallelogram", "fillcolor": "#e3f1e3", "color": "#3a7a3a"}
+                graph.node(_id(box.key), box.label, **attrs)
+            for child in children.get(cluster, []):
+                with graph.subgraph(name=f"cluster_{_id(child)}") as sub:
+                    shade = ("#fafafa", "#f1f1f1", "#e8e8e8")[level % 3]
+                    sub.attr(label=self.clusters[child], style="rounded,filled", fillcolor=shade,
+                             color="#999999", fontsize="11", labeljust="l")  # fmt: skip
+                    fill(sub, child, level + 1)
+
+        fill(dot, "", 0)
+        for (src, dst), label in self.edges.items():
+            dot.edge(_id(src), _id(dst), label=label)
+        for a, b in self.same_rank:
+            with dot.subgraph() as rank:
+                rank.attr(rank="same")
+                rank.node(_id(a))
+                rank.node(_id(b))
+        return dot
+
+
+def _id(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", key) or "root"
+
+
+def _parent_cluster(name: str, clusters: dict[str, str]) -> str:
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        candidate = ".".join(parts[:i])
+        if candidate in clusters:
+            return candidate
+    return ""
+
+
+_WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear)
+
+
+def _is_unit(module: nn.Module, level: int, depth: int | None) -> bool:
+    children = list(module.children())
+    if not children or (depth is not None and level >= depth):
+        return True
+    if any(next(c.children(), None) is not None for c in children):
+        return False
+    return sum(isinstance(c, _WEIGHTED) for c in children) <= 1
+
+
+def _describe(name: str, module: nn.Module) -> str:
+    short = name.rsplit(".", 1)[-1]
+    layers = [module] if not list(module.children()) else list(module.children())
+    parts = []
+    for m in layers:
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            k, s = m.kernel_size[0], m.stride[0]
+            kind = "convT" if isinstance(m, nn.ConvTranspose2d) else "conv"
+            if m.groups == m.in_channels and m.groups > 1:
+                kind = "dwconv"
+            elif m.groups > 1:
+                kind = f"conv g{m.groups}"
+            parts.append(f"{k}x{k} {kind}{f'/{s}' if s > 1 else ''}, {m.out_channels}")
+        elif isinstance(m, nn.Linear):
+            parts.append(f"fc {m.out_features}")
+        elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
+            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            s = m.stride if isinstance(m.stride, int) else m.stride[0]
+            kind = "max" if isinstance(m, nn.MaxPool2d) else "avg"
+            parts.append(f"{kind}pool {k}x{k}{f'/{s}' if s > 1 else ''}")
+        elif isinstance(m, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+            parts.append("global pool" if m.output_size in (1, (1, 1)) else "adaptive pool")
+        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm | nn.LayerNorm):
+            parts.append({"BatchNorm2d": "BN"}.get(type(m).__name__, type(m).__name__))
+        elif isinstance(m, nn.Identity | nn.Dropout | nn.Flatten):
+            continue
+        else:
+            parts.append(type(m).__name__)
+    body = " + ".join(parts) if parts else type(module).__name__
+    return f"{short}\n{body}"
+
+
+def _instance(name: str) -> tuple[str, int] | None:
+    match = re.fullmatch(r"(.*?)(\d+)", name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _structure(module: nn.Module) -> tuple:
+    return (
+        type(module).__name__,
+        tuple((re.sub(r"\d+", "#", n), _structure(c)) for n, c in module.named_children()),
+    )
+
+
+def _params(module: nn.Module) -> tuple:
+    return tuple(tuple(p.shape) for p in module.parameters())
+
+
+def _collapse_map(
+    model: nn.Module, order: list[str], shapes: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Map the names of repeated blocks onto the first of their run; labels for the runs.
+
+    Siblings repeat when they have the same structure and either the same
+    parameter shapes (ResNet's identity blocks) or the same output shape
+    (DenseNet's layers, whose inputs grow but whose outputs do not).
+    """
+    rename: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    first_call = {n: i for i, n in enumerate(order)}
+    for parent_name, parent in model.named_modules():
+        children = [
+            (n, c) for n, c in parent.named_children()
+            if (f"{parent_name}.{n}" if parent_name else n) in first_call
+        ]  # fmt: skip
+        children.sort(key=lambda nc: first_call[f"{parent_name}.{nc[0]}" if parent_name else nc[0]])
+        run: list[tuple[str, nn.Module]] = []
+        for item in [*children, (None, None)]:
+            n, c = item
+            same = (
+                run
+                and n is not None
+                and next(c.children(), None) is not None
+                and _instance(n) is not None
+                and _instance(run[0][0]) is not None
+                and _instance(n)[0] == _instance(run[0][0])[0]
+                and _structure(c) == _structure(run[0][1])
+                and (
+                    _params(c) == _params(run[0][1])
+                    or shapes.get(_join(parent_name, n))
+                    == shapes.get(_join(parent_name, run[0][0]))
+                )
+            )
+            if same:
+                run.append(item)
+                continue
+            if len(run) > 1:
+                full = [f"{parent_name}.{r[0]}" if parent_name else r[0] for r in run]
+                for other in full[1:]:
+                    rename[other] = full[0]
+                last = _instance(run[-1][0])
+                labels[full[0]] = f"{run[0][0]}-{last[1]}  (x{len(run)})"
+            run = [item] if n is not None else []
+    return rename, labels
+
+
+def _join(parent: str, child: str) -> str:
+    return f"{parent}.{child}" if parent else child
+
+
+def _canonical(name: str, rename: dict[str, str]) -> tuple[str, str | None]:
+    """Name with collapsed blocks mapped to their first instance; and the run it belongs to."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in rename:
+            return ".".join([rename[prefix], *parts[i:]]), prefix
+    return name, None
+
+
+def block_graph(
+    model_or_name: nn.Module | str,
+    input_size: tuple[int, ...] | int | None = None,
+    *,
+    depth: int | None = None,
+    collapse: bool = True,
+    **create_kwargs: Any,
+) -> BlockGraph:
+    model = _meta_model(model_or_name, **create_kwargs)
+    size = resolve_input_size(model, input_size)
+    run = trace(model, size)
+    nodes: list[Node] = run.tracer.nodes
+    modules = dict(model.named_modules())
+    card = getattr(model, "card", None)
+    graph = BlockGraph(card.name if card else type(model).__name__)
+    rename, run_labels = _collapse_map(model, run.order, run.shapes) if collapse else ({}, {})
+
+    def unit_of(owner: str) -> tuple[str, bool]:
+        """The box an op owned by ``owner`` belongs to; True if it is a unit module."""
+        if not owner:
+            return "", False
+        parts = owner.split(".")
+        for i in range(1, len(parts) + 1):
+            name = ".".join(parts[:i])
+            if _is_unit(modules[name], i, depth):
+                return name, True
+        return owner, False
+
+    def add_cluster(name: str) -> None:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            canon = _canonical(prefix, rename)[0]
+            if canon not in graph.clusters:
+                label = prefix.rsplit(".", 1)[-1]
+                if canon in run_labels:
+                    label = run_labels[canon]
+                graph.clusters[canon] = f"{label}  ({type(modules[prefix]).__name__})"
+
+    box_of: dict[int, str] = {}
+    op_count: dict[tuple[str, str | None], int] = {}
+    instance_of: dict[int, str | None] = {}
+    graph.boxes["input"] = Box("input", "input\n" + "x".join(map(str, size)), "", "io")
+    box_of[0], instance_of[0] = "input", None
+    for node in nodes[1:]:
+        name, is_unit = unit_of(node.owner)
+        if is_unit:
+            key = name
+            cluster = name.rsplit(".", 1)[0] if "." in name else ""
+            label = _describe(name, modules[name])
+            canon_name = _canonical(name, rename)[0]
+            if canon_name in run_labels:  # a run of repeated units drawn once
+                label = run_labels[canon_name] + "\n" + label.split("\n", 1)[-1]
+        else:
+            op = node.op.rstrip("_")
+            key = f"{name}/{node.id}"
+            cluster = name
+            label = _MERGE_OPS.get(node.op, op)
+        canon, instance = _canonical(key, rename)
+        canon_cluster = _canonical(cluster, rename)[0] if cluster else ""
+        if cluster:
+            add_cluster(cluster)
+        if not is_unit:
+            # a container's own ops are numbered per instance, so repeated blocks line up
+            count = op_count.get((node.owner, instance), 0)
+            op_count[(node.owner, instance)] = count + 1
+            canon = f"{_canonical(name, rename)[0]}/{node.op.rstrip('_')}.{count}"
+        if canon not in graph.boxes:
+            graph.boxes[canon] = Box(canon, label, canon_cluster, "unit" if is_unit else "op")
+        box_of[node.id] = canon
+        instance_of[node.id] = instance
+        for src in node.inputs:
+            a = box_of.get(src)
+            if a is None or a == canon:
+                continue
+            same_run = (
+                instance_of.get(src) is not None
+                and instance is not None
+                and instance_of[src] != instance
+                and _canonical(instance_of[src], rename)[0] == _canonical(instance, rename)[0]
+            )
+            if same_run:
+                continue
+            shape = nodes[src].shape
+            graph.edges[(a, canon)] = "x".join(map(str, shape[1:]))
+    last = box_of[nodes[-1].id] if len(nodes) > 1 else "input"
+    out_shape = run.shapes.get("") or nodes[-1].shape
+    graph.boxes["output"] = Box("output", "output\n" + "x".join(map(str, out_shape[1:])), "", "io")
+    graph.edges[(last, "output")] = "x".join(map(str, out_shape[1:]))
+    _u_shape(graph, nodes, box_of)
+    return graph
+
+
+def _u_shape(graph: BlockGraph, nodes: list[Node], box_of: dict[int, str]) -> None:
+    """Put a merge on the rank of its skip source when its other input was upsampled."""
+
+    def upsampled(node: Node) -> bool:
+        ins = [nodes[i] for i in node.inputs]
+        return len(node.shape) == 4 and any(
+            len(i.shape) == 4 and node.shape[-1] > i.shape[-1] for i in ins
+        )
+
+    producer_chain: dict[int, bool] = {}
+    for node in nodes:
+        producer_chain[node.id] = (
+            upsampled(node)
+            or any(
+                producer_chain.get(i, False)
+                and len(nodes[i].shape) == 4
+                and nodes[i].shape[-1] == node.shape[-1]
+                for i in node.inputs
+            )
+            if len(node.shape) == 4
+            else False
+        )
+    for node in nodes:
+        if node.op not in ("cat", "add", "add_") or len(node.inputs) < 2:
+            continue
+        ups = [i for i in node.inputs if producer_chain.get(i)]
+        skips = [i for i in node.inputs if not producer_chain.get(i)]
+        if ups and skips:
+            a, b = box_of.get(skips[0]), box_of.get(node.id)
+            if a and b and a != b and (a, b) not in graph.same_rank:
+                graph.same_rank.append((a, b))
+
+
+def render_diagram(
+    model_or_name: nn.Module | str,
+    path: str | Path,
+    input_size: tuple[int, ...] | int | None = None,
+    *,
+    depth: int | None = None,
+    collapse: bool = True,
+    **create_kwargs: Any,
+) -> Path:
+    """Write the diagram to ``path``; the format follows the suffix (.svg, .png, .pdf, .dot)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("svg", "png", "pdf", "dot", "gv"):
+        raise ValueError(f"diagram format must be .svg, .png, .pdf or .dot, got {path.name!r}")
+    try:
+        import graphviz  # noqa: F401
+    except ImportError as exc:
+        raise FileNotFoundError(
+            "drawing needs the Python package `graphviz`: pip install graphviz"
+        ) from exc
+    graph = block_graph(model_or_name, input_size, depth=depth, collapse=collapse, **create_kwargs)
+    dot = graph.to_dot()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in ("dot", "gv"):
+        path.write_text(dot.source)
+        return path
+    if shutil.which("dot") is None:
+        raise FileNotFoundError(INSTALL_HINT)
+    data = dot.pipe(format=fmt)
+    path.write_bytes(data)
+    return path

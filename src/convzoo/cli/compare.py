@@ -1,0 +1,77 @@
+"""convzoo compare [MODELS... | --family F | --all]"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from convzoo.analysis.compare import SORT_KEYS, compare, plot_compare, select_models, sort_rows
+from convzoo.cli.formats import to_csv, to_markdown
+from convzoo.cli.output import console, human, print_json, wide_console
+
+NAME = "compare"
+HELP = (
+    "Year, params, multiply-adds, depth, activation memory and reported accuracy of "
+    "several models side by side; --plot draws the accuracy-vs-cost chart."
+)
+EXAMPLE = (
+    "convzoo compare --all --sort macs --plot zoo.png   |   convzoo compare vgg11 vgg16 --json"
+)
+
+COLUMNS = ("model", "family", "year", "input", "params", "mult-adds", "depth", "act memory",
+           "rf", "top-1")  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", help="registered names")
+    parser.add_argument("--family", help="every model of this family")
+    parser.add_argument("--all", action="store_true", help="every registered model")
+    parser.add_argument(
+        "--sort", default="year", choices=SORT_KEYS, help="column to sort by (default year)"
+    )
+    parser.add_argument("--descending", action="store_true", help="largest first")
+    parser.add_argument("--plot", metavar="FILE", help="write the charts to FILE (.png/.svg/.pdf)")
+    parser.add_argument(
+        "--y", choices=("top1", "params"), default="top1", help="y axis of the bubble chart"
+    )
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--csv", action="store_true", help="CSV table")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown table")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = select_models(args.models, family=args.family, all_models=args.all)
+    rows = sort_rows(compare(names), args.sort, descending=args.descending)
+    if args.plot:
+        path = plot_compare(rows, args.plot, y=args.y)
+        if not (args.json or args.csv or args.markdown):
+            console.print(f"wrote {path}")
+    if args.json:
+        print_json([r.as_dict() for r in rows])
+        return 0
+    raw = [
+        (r.name, r.family, r.year, "x".join(map(str, r.input_size[1:])), r.params, r.macs,
+         r.depth, r.activation_bytes, r.rf, r.top1)
+        for r in rows
+    ]  # fmt: skip
+    if args.csv or args.markdown:
+        print((to_csv if args.csv else to_markdown)(COLUMNS, raw), end="")
+        return 0
+    table = Table(title=f"{len(rows)} models, sorted by {args.sort}")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("model", "family") else "right")
+    for r in rows:
+        table.add_row(
+            r.name, r.family, str(r.year), "x".join(map(str, r.input_size[1:])),
+            human(r.params), human(r.macs), str(r.depth), human(r.activation_bytes, "B"),
+            f"{r.rf:g}" if r.rf is not None else "-",
+            f"{r.top1:g}" if r.top1 is not None else "-",
+        )  # fmt: skip
+    wide_console().print(table)
+    console.print(
+        "[dim]depth: weight layers on the longest path; act memory: forward, batch 1; "
+        "rf: receptive field of the last feature map (px); top-1: as the paper reports[/dim]"
+    )
+    return 0

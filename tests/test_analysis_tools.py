@@ -1,0 +1,141 @@
+"""Calculators, compare, charts and diagrams: numbers, valid files, CLI smoke tests."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from PIL import Image
+
+from convzoo.analysis.calculators import conv_costs, parse_layer, rf_stack
+from convzoo.analysis.compare import compare, plot_compare, select_models, sort_rows
+from convzoo.analysis.diagram import block_graph, render_diagram
+from convzoo.cli import main
+
+
+def test_rf_stack_reproduces_vgg_argument():
+    rows = rf_stack(["3x3", "3x3", "3x3"])
+    assert [(r.size, r.weights_c2, r.single_conv_c2) for r in rows] == [
+        (3, 9, 9),
+        (5, 18, 25),
+        (7, 27, 49),
+    ]
+
+
+def test_rf_stack_alexnet_2012():
+    rows = rf_stack("conv11s4p2 pool3s2 conv5 pool3s2 conv3 conv3 conv3 pool3s2".split())
+    assert rows[-2].size == 163 and rows[-1].size == 195 and rows[-1].jump == 32
+
+
+def test_parse_layer_errors_are_readable():
+    assert parse_layer("conv3d2").dilation == 2 and parse_layer("pool2").stride == 2
+    with pytest.raises(ValueError, match="cannot read layer"):
+        parse_layer("banana")
+    with pytest.raises(ValueError, match="square"):
+        parse_layer("3x5")
+
+
+def test_conv_costs():
+    std, dws, grouped, bottleneck = conv_costs(3, 256, 256, 56, groups=32, bottleneck=4)
+    assert std.params == 9 * 256 * 256 and std.macs == std.params * 56 * 56
+    assert dws.params == 9 * 256 + 256 * 256  # MobileNet eq. (5) without the map size
+    assert dws.ratio == pytest.approx(1 / 256 + 1 / 9)  # MobileNet's 1/N + 1/D_K^2
+    assert grouped.params == std.params // 32
+    assert bottleneck.params == 256 * 64 + 9 * 64 * 64 + 64 * 256  # ResNet's 69,632
+    with pytest.raises(ValueError, match="groups=3 must divide"):
+        conv_costs(3, 256, 256, 56, groups=3)
+
+
+def test_compare_and_sort():
+    rows = compare(["vgg16", "vgg11"])
+    assert [r.depth for r in rows] == [16, 11]
+    assert rows[0].params == 138_357_544 and rows[0].rf == 212
+    assert [r.name for r in sort_rows(rows, "macs")] == ["vgg11", "vgg16"]
+    assert select_models(family="vgg") and select_models(all_models=True)
+    with pytest.raises(ValueError, match="--family F or --all"):
+        select_models()
+    with pytest.raises(ValueError, match="cannot sort"):
+        sort_rows(rows, "colour")
+
+
+def test_plot_is_a_valid_png(tmp_path):
+    path = plot_compare(compare(["vgg11", "vgg16", "vgg19_bn"]), tmp_path / "chart.png", y="params")
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.size[0] > 800
+
+
+def test_block_graph_collapses_repeats_and_keeps_the_flow():
+    graph = block_graph("vgg16")
+    labels = " ".join(b.label for b in graph.boxes.values())
+    assert "(x3)" in labels and "maxpool" in labels
+    # a single chain: every box but the input has exactly one incoming edge
+    incoming = {}
+    for src, dst in graph.edges:
+        incoming[dst] = incoming.get(dst, 0) + 1
+    assert set(incoming.values()) == {1}
+
+
+def test_diagram_svg_parses_and_png_decodes(tmp_path):
+    svg = render_diagram("vgg11", tmp_path / "vgg11.svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    assert "512x7x7" in svg.read_text()  # shapes on the edges
+    png = render_diagram("vgg11", tmp_path / "vgg11.png")
+    with Image.open(png) as image:
+        image.verify()
+    dot = render_diagram("vgg11", tmp_path / "vgg11.dot")
+    assert dot.read_text().startswith("digraph")
+
+
+def test_diagram_without_dot_says_how_to_install(tmp_path, monkeypatch):
+    import convzoo.analysis.diagram as diagram
+
+    monkeypatch.setattr(diagram.shutil, "which", lambda _name: None)
+    assert main(["diagram", "vgg11", "-o", str(tmp_path / "x.svg")]) == 2
+
+
+def test_cli_rf_and_cost(capsys):
+    assert main(["rf", "3x3", "3x3"]) == 0
+    out = capsys.readouterr().out
+    assert "18C^2" in out and "25C^2" in out
+    assert main(["rf", "--stack", "conv3,conv3,conv3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[-1]["size"] == 7
+    assert main(["cost", "--kernel", "3", "--in", "32", "--size", "8", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in data][:2] == ["standard", "depthwise separable"]
+    assert main(["cost", "--size", "7x9", "--markdown"]) == 0
+    assert capsys.readouterr().out.startswith("| design")
+
+
+def test_cli_compare_formats(capsys, tmp_path):
+    assert main(["compare", "vgg11", "vgg13", "--sort", "params", "--csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("model,family,year") and len(lines) == 3
+    assert main(["compare", "--family", "vgg", "--json"]) == 0
+    assert {r["name"] for r in json.loads(capsys.readouterr().out)} >= {"vgg16"}
+    assert main(["compare", "vgg11", "--markdown"]) == 0
+    assert "| vgg11 |" in capsys.readouterr().out
+    assert main(["compare", "vgg11", "vgg16", "--plot", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_cli_info_formats(capsys):
+    assert main(["info", "vgg11", "--input-size", "32", "--depth", "2", "--csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("layer,type,output") and "stages.conv5" in out
+    assert main(["info", "vgg16", "--depth", "3", "--markdown"]) == 0
+    assert "stages.conv5.0-2 x3" in capsys.readouterr().out
+    assert main(["info", "vgg11", "--input-size", "32", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["uncounted"] == {}
+    assert data["memory"]["per_sample_saved_bytes"] > 0
+
+
+@pytest.mark.parametrize("verb", ["rf", "cost", "compare", "diagram", "info"])
+def test_help_has_an_example(verb, capsys):
+    with pytest.raises(SystemExit):
+        main([verb, "--help"])
+    assert "example:" in capsys.readouterr().out
