@@ -24,7 +24,9 @@ def test_rf_stack_reproduces_vgg_argument():
 
 
 def test_rf_stack_alexnet_2012():
-    rows = rf_stack("conv11s4p2 pool3s2 conv5 pool3s2 conv3 conv3 conv3 pool3s2".split())
+    rows = rf_stack(
+        ["conv11s4p2", "pool3s2", "conv5", "pool3s2", "conv3", "conv3", "conv3", "pool3s2"]
+    )
     assert rows[-2].size == 163 and rows[-1].size == 195 and rows[-1].jump == 32
 
 
@@ -73,7 +75,7 @@ def test_block_graph_collapses_repeats_and_keeps_the_flow():
     assert "(x3)" in labels and "maxpool" in labels
     # a single chain: every box but the input has exactly one incoming edge
     incoming = {}
-    for src, dst in graph.edges:
+    for _src, dst in graph.edges:
         incoming[dst] = incoming.get(dst, 0) + 1
     assert set(incoming.values()) == {1}
 
