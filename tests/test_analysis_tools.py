@@ -12,6 +12,7 @@ from convzoo.analysis.calculators import conv_costs, parse_layer, rf_stack
 from convzoo.analysis.compare import compare, plot_compare, select_models, sort_rows
 from convzoo.analysis.diagram import block_graph, render_diagram
 from convzoo.cli import main
+from tests import toy_models
 
 
 def test_rf_stack_reproduces_vgg_argument():
@@ -141,3 +142,36 @@ def test_help_has_an_example(verb, capsys):
     with pytest.raises(SystemExit):
         main([verb, "--help"])
     assert "example:" in capsys.readouterr().out
+
+
+def _graph(model):
+    graph = block_graph(model)
+    into: dict[str, list[str]] = {}
+    for src, dst in graph.edges:
+        into.setdefault(dst, []).append(src)
+    return graph, into
+
+
+def test_diagram_residual_skips_are_arrows():
+    graph, into = _graph(toy_models.ToyResNet())
+    adds = [k for k, b in graph.boxes.items() if b.label == "+"]
+    assert len(adds) == 4  # blocks 0 and 1-2 (x2) of conv2_x, 0 and 1-3 (x3) of conv3_x
+    assert all(len(into[a]) == 2 for a in adds)  # main path + skip
+    labels = [c for c in graph.clusters.values()]
+    assert any("1-3  (x3)" in c for c in labels) and any("1-2  (x2)" in c for c in labels)
+
+
+def test_diagram_inception_branches_side_by_side():
+    graph, into = _graph(toy_models.ToyInception())
+    concat = [k for k, b in graph.boxes.items() if b.label == "concat"]
+    assert len(concat) == 1 and len(into[concat[0]]) == 4  # two modules drawn once, x2
+    assert sum(1 for src, _ in graph.edges if src == "stem") == 4  # fan-out to 4 branches
+
+
+def test_diagram_dense_and_unet(tmp_path):
+    graph, _ = _graph(toy_models.ToyDense())
+    assert any("denselayer1-4  (x4)" in b.label for b in graph.boxes.values())
+    graph, _ = _graph(toy_models.ToyUNet())
+    assert len(graph.same_rank) == 2  # each decoder level aligned with its encoder level
+    svg = render_diagram(toy_models.ToyUNet(), tmp_path / "unet.svg")
+    ET.parse(svg)

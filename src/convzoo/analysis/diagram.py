@@ -65,9 +65,11 @@ class BlockGraph:
     def to_dot(self) -> Any:
         import graphviz
 
-        dot = graphviz.Digraph(self.model, graph_attr={"rankdir": "TB", "fontname": "Helvetica",
-                               "label": self.model, "labelloc": "t", "fontsize": "20",
-                               "nodesep": "0.25", "ranksep": "0.35"})  # fmt: skip
+        # newrank lets "rank=same" align boxes that sit in different clusters (the U)
+        graph_attr = {"rankdir": "TB", "fontname": "Helvetica", "label": self.model,
+                      "labelloc": "t", "fontsize": "20", "nodesep": "0.25", "ranksep": "0.35",
+                      "newrank": "true"}  # fmt: skip
+        dot = graphviz.Digraph(self.model, graph_attr=graph_attr)
         dot.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="rounded,filled",
                  fillcolor="#eef3fb", color="#5470a0")  # fmt: skip
         dot.attr("edge", fontname="Helvetica", fontsize="8", color="#555555")
@@ -132,7 +134,7 @@ def _is_unit(module: nn.Module, level: int, depth: int | None) -> bool:
 
 
 def _describe(name: str, module: nn.Module) -> str:
-    short = name.rsplit(".", 1)[-1]
+    short = _short(name)
     layers = [module] if not list(module.children()) else list(module.children())
     parts = []
     for m in layers:
@@ -163,6 +165,12 @@ def _describe(name: str, module: nn.Module) -> str:
     return f"{short}\n{body}"
 
 
+def _short(name: str) -> str:
+    """Last name component; a bare index gets its parent's name too (``conv1.0``)."""
+    parts = name.split(".")
+    return ".".join(parts[-2:]) if parts[-1][:1].isdigit() and len(parts) > 1 else parts[-1]
+
+
 def _instance(name: str) -> tuple[str, int] | None:
     match = re.fullmatch(r"(.*?)(\d+)", name)
     return (match.group(1), int(match.group(2))) if match else None
@@ -175,28 +183,45 @@ def _structure(module: nn.Module) -> tuple:
     )
 
 
-def _params(module: nn.Module) -> tuple:
-    return tuple(tuple(p.shape) for p in module.parameters())
+def _kernels(module: nn.Module) -> tuple:
+    """Weight shapes without the input-channel dim (and without 1-D norm/bias vectors)."""
+    return tuple((p.shape[0], *p.shape[2:]) for p in module.parameters() if p.dim() > 1)
+
+
+def _feeds(nodes: list[Node]) -> set[tuple[str, str]]:
+    """(producer owner, consumer owner) for every tensor that crosses modules."""
+    owner = {n.id: n.owner for n in nodes}
+    return {(owner[i], n.owner) for n in nodes for i in n.inputs if owner[i] != n.owner}
+
+
+def _inside(name: str, module: str) -> bool:
+    return name == module or name.startswith(module + ".")
 
 
 def _collapse_map(
-    model: nn.Module, order: list[str], shapes: dict[str, Any]
+    model: nn.Module, order: list[str], shapes: dict[str, Any], nodes: list[Node]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Map the names of repeated blocks onto the first of their run; labels for the runs.
 
-    Siblings repeat when they have the same structure and either the same
-    parameter shapes (ResNet's identity blocks) or the same output shape
-    (DenseNet's layers, whose inputs grow but whose outputs do not).
+    Consecutive siblings (``conv3_x.1``, ``conv3_x.2``; ``denselayer1``, ...) form a
+    run when they have the same structure, the same kernels and output channels
+    (inputs may grow, as in DenseNet), the same output shape, and each one reads
+    the previous one's output (parallel branches are never merged). Every member
+    of a run maps to the first, which maps to itself.
     """
     rename: dict[str, str] = {}
     labels: dict[str, str] = {}
     first_call = {n: i for i, n in enumerate(order)}
+    feeds = _feeds(nodes)
+
+    def chained(a: str, b: str) -> bool:
+        return any(_inside(src, a) and _inside(dst, b) for src, dst in feeds)
+
     for parent_name, parent in model.named_modules():
         children = [
-            (n, c) for n, c in parent.named_children()
-            if (f"{parent_name}.{n}" if parent_name else n) in first_call
-        ]  # fmt: skip
-        children.sort(key=lambda nc: first_call[f"{parent_name}.{nc[0]}" if parent_name else nc[0]])
+            (n, c) for n, c in parent.named_children() if _join(parent_name, n) in first_call
+        ]
+        children.sort(key=lambda nc: first_call[_join(parent_name, nc[0])])
         run: list[tuple[str, nn.Module]] = []
         for item in [*children, (None, None)]:
             n, c = item
@@ -208,21 +233,19 @@ def _collapse_map(
                 and _instance(run[0][0]) is not None
                 and _instance(n)[0] == _instance(run[0][0])[0]
                 and _structure(c) == _structure(run[0][1])
-                and (
-                    _params(c) == _params(run[0][1])
-                    or shapes.get(_join(parent_name, n))
-                    == shapes.get(_join(parent_name, run[0][0]))
-                )
+                and _kernels(c) == _kernels(run[0][1])
+                and shapes.get(_join(parent_name, n)) == shapes.get(_join(parent_name, run[0][0]))
+                and chained(_join(parent_name, run[-1][0]), _join(parent_name, n))
             )
             if same:
                 run.append(item)
                 continue
             if len(run) > 1:
-                full = [f"{parent_name}.{r[0]}" if parent_name else r[0] for r in run]
-                for other in full[1:]:
-                    rename[other] = full[0]
+                full = [_join(parent_name, r[0]) for r in run]
+                for member in full:
+                    rename[member] = full[0]
                 last = _instance(run[-1][0])
-                labels[full[0]] = f"{run[0][0]}-{last[1]}  (x{len(run)})"
+                labels[full[0]] = f"{_short(full[0])}-{last[1]}  (x{len(run)})"
             run = [item] if n is not None else []
     return rename, labels
 
@@ -231,14 +254,26 @@ def _join(parent: str, child: str) -> str:
     return f"{parent}.{child}" if parent else child
 
 
-def _canonical(name: str, rename: dict[str, str]) -> tuple[str, str | None]:
-    """Name with collapsed blocks mapped to their first instance; and the run it belongs to."""
+def _canonical(name: str, rename: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """Name with every collapsed block mapped to the first of its run (outermost first);
+    and the run members the name lies in."""
     parts = name.split(".")
-    for i in range(len(parts), 0, -1):
+    members = []
+    i = 1
+    while i <= len(parts):
         prefix = ".".join(parts[:i])
         if prefix in rename:
-            return ".".join([rename[prefix], *parts[i:]]), prefix
-    return name, None
+            members.append(prefix)
+            head = rename[prefix].split(".")
+            parts = head + parts[i:]
+            i = len(head)
+        i += 1
+    return ".".join(parts), tuple(members)
+
+
+def _across_run(a: tuple[str, ...], b: tuple[str, ...], rename: dict[str, str]) -> bool:
+    """True if ``a`` and ``b`` lie in different members of the same run."""
+    return any(x != y and rename[x] == rename[y] for x in a for y in b)
 
 
 def block_graph(
@@ -256,7 +291,9 @@ def block_graph(
     modules = dict(model.named_modules())
     card = getattr(model, "card", None)
     graph = BlockGraph(card.name if card else type(model).__name__)
-    rename, run_labels = _collapse_map(model, run.order, run.shapes) if collapse else ({}, {})
+    rename, run_labels = ({}, {})
+    if collapse:
+        rename, run_labels = _collapse_map(model, run.order, run.shapes, nodes)
 
     def unit_of(owner: str) -> tuple[str, bool]:
         """The box an op owned by ``owner`` belongs to; True if it is a unit module."""
@@ -281,10 +318,10 @@ def block_graph(
                 graph.clusters[canon] = f"{label}  ({type(modules[prefix]).__name__})"
 
     box_of: dict[int, str] = {}
-    op_count: dict[tuple[str, str | None], int] = {}
-    instance_of: dict[int, str | None] = {}
+    op_count: dict[tuple[str, tuple[str, ...]], int] = {}
+    instance_of: dict[int, tuple[str, ...]] = {}
     graph.boxes["input"] = Box("input", "input\n" + "x".join(map(str, size)), "", "io")
-    box_of[0], instance_of[0] = "input", None
+    box_of[0], instance_of[0] = "input", ()
     for node in nodes[1:]:
         name, is_unit = unit_of(node.owner)
         if is_unit:
@@ -299,7 +336,7 @@ def block_graph(
             key = f"{name}/{node.id}"
             cluster = name
             label = _MERGE_OPS.get(node.op, op)
-        canon, instance = _canonical(key, rename)
+        canon, instance = _canonical(name if not is_unit else key, rename)
         canon_cluster = _canonical(cluster, rename)[0] if cluster else ""
         if cluster:
             add_cluster(cluster)
@@ -316,14 +353,8 @@ def block_graph(
             a = box_of.get(src)
             if a is None or a == canon:
                 continue
-            same_run = (
-                instance_of.get(src) is not None
-                and instance is not None
-                and instance_of[src] != instance
-                and _canonical(instance_of[src], rename)[0] == _canonical(instance, rename)[0]
-            )
-            if same_run:
-                continue
+            if _across_run(instance_of.get(src, ()), instance, rename):
+                continue  # the hand-over from one repeat to the next is implied by "xN"
             shape = nodes[src].shape
             graph.edges[(a, canon)] = "x".join(map(str, shape[1:]))
     last = box_of[nodes[-1].id] if len(nodes) > 1 else "input"

@@ -15,9 +15,11 @@ sibling blocks into one row (``stages.conv3_x.1-3`` with ``repeat=3``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -153,12 +155,32 @@ def _bytes_of(output: Any) -> int:
     return 0
 
 
+_INIT_FUNCTIONS = (
+    "normal_", "uniform_", "constant_", "ones_", "zeros_", "trunc_normal_", "kaiming_normal_",
+    "kaiming_uniform_", "xavier_normal_", "xavier_uniform_", "orthogonal_", "eye_", "dirac_",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _skip_init() -> Iterator[None]:
+    """Make ``torch.nn.init`` a no-op: initialising meta tensors computes nothing anyway,
+    but going through the decompositions costs more than building the model."""
+    saved = {n: getattr(nn.init, n) for n in _INIT_FUNCTIONS if hasattr(nn.init, n)}
+    try:
+        for n in saved:
+            setattr(nn.init, n, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for n, fn in saved.items():
+            setattr(nn.init, n, fn)
+
+
 def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Module:
     if isinstance(model_or_name, str):
         from convzoo.registry import create_model
 
         kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
-        with torch.device("meta"):
+        with torch.device("meta"), _skip_init():
             return create_model(model_or_name, **kwargs)
     first = next(model_or_name.parameters(), None)
     if first is not None and first.device.type == "meta":

@@ -1,0 +1,31 @@
+"""Regenerate the figures of docs/analysis.md (run from the repository root).
+
+    PYTHONPATH=src python docs/make_figures.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convzoo.analysis.compare import compare, plot_compare
+from convzoo.analysis.diagram import render_diagram
+from convzoo.registry import list_models
+
+FIGURES = Path(__file__).parent / "figures"
+
+# the first registered of these gets the committed diagram (the richer the better)
+DIAGRAMS = ("resnet50", "googlenet", "unet", "densenet121", "vgg16")
+
+
+def main() -> None:
+    FIGURES.mkdir(exist_ok=True)
+    registered = set(list_models())
+    for name in [n for n in DIAGRAMS if n in registered][:2]:
+        print("wrote", render_diagram(name, FIGURES / f"{name}.svg"))
+    rows = compare(list_models())
+    y = "top1" if sum(r.top1 is not None for r in rows) >= 3 else "params"
+    print("wrote", plot_compare(rows, FIGURES / "compare.png", y=y))
+
+
+if __name__ == "__main__":
+    main()
