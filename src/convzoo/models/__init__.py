@@ -2,7 +2,9 @@
 
 from convzoo.models import (
     alexnet,  # noqa: F401
+    allconv,  # noqa: F401
     lenet,  # noqa: F401
+    nin,  # noqa: F401
     vgg,  # noqa: F401
     zfnet,  # noqa: F401
 )
