@@ -158,7 +158,7 @@ def _card(name: str, *, cifar: bool) -> ModelCard:
             "layers: no parameters to overfit, and the maps read as class confidence maps.",
         ),
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
-        paper_top1=89.59 if cifar else None,  # Table 1: 10.41% error, NIN + dropout
+        paper_top1=89.59 if cifar else None,  # CIFAR-10 table: 10.41% error, NIN + dropout
         dataset="CIFAR-10" if cifar else "ImageNet",
         num_classes=10 if cifar else 1000,
         deviations=(
