@@ -103,7 +103,7 @@ ALEXNET_2012 = AlexNetConfig(
         ConvLayer(out_channels=256, kernel_size=3, padding=1, groups=2, pool=True, bias_init=1),
     ),
     input_size=227,
-    hidden_bias_init=1.0,  # Section 5: biases of conv2, conv4, conv5 and the fc layers are 1
+    hidden_bias_init=1.0,  # Section 5: biases of conv2, conv4, conv5 and fc6, fc7 start at 1
 )
 
 # The one-column network of Krizhevsky 2014 as torchvision builds it.
