@@ -6,7 +6,8 @@ from torch import nn
 
 import convzoo
 from convzoo.analysis.summary import summary
-from convzoo.models.alexnet import ConvLayer, response_norm
+from convzoo.blocks.norm import response_norm
+from convzoo.models.alexnet import ConvLayer
 
 
 def output_sides(name: str, module_type: type[nn.Module]) -> list[int]:

@@ -43,17 +43,13 @@ from torch import nn
 
 from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import FullyConnectedHead
+from convzoo.blocks.norm import response_norm
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
-__all__ = ["AlexNet", "AlexNetConfig", "ConvLayer", "response_norm"]
+__all__ = ["AlexNet", "AlexNetConfig", "ConvLayer"]
 
 CITATION = "NIPS 2012, pp. 1097-1105"
-
-
-def response_norm(size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0):
-    """Section 3.3's normalization with the paper's alpha (torch divides alpha by `size`)."""
-    return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
 
 
 @dataclass(frozen=True)
