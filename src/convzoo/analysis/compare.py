@@ -118,6 +118,12 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
     points = [r for r in rows if r.macs > 0 and (y == "params" or r.top1 is not None)]
     if y == "top1" and not points:  # no card reports accuracy: fall back to params
         y, points = "params", [r for r in rows if r.macs > 0]
+    dataset_note = ""
+    datasets = sorted({r.dataset for r in points})
+    if y == "top1" and len(datasets) > 1:  # accuracies on different datasets don't compare
+        keep = "ImageNet" if "ImageNet" in datasets else datasets[0]
+        points = [r for r in points if r.dataset == keep]
+        dataset_note = f" [{keep} only]"
     fig, (ax, bars) = plt.subplots(
         1, 2, figsize=(15, 7), gridspec_kw={"width_ratios": [3, 2]}, layout="constrained"
     )
@@ -127,7 +133,7 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
         ax.scatter(
             [r.macs for r in mine],
             [r.top1 if y == "top1" else r.params / 1e6 for r in mine],
-            s=[30 + 1500 * r.params / biggest for r in mine],
+            s=[20 + 900 * r.params / biggest for r in mine],
             color=colours[family],
             alpha=0.6,
             edgecolors="black",
@@ -143,6 +149,7 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
             ", ".join(names), (x, value), fontsize=7, xytext=(4, 3), textcoords="offset points"
         )
     ax.set_xscale("log")
+    ax.margins(0.12)
     if y == "params":
         ax.set_yscale("log")
     ax.set_xlabel("multiply-adds per image (log scale)")
@@ -150,7 +157,8 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
     skipped = len(rows) - len(points)
     title = "accuracy vs cost" if y == "top1" else "size vs cost"
     ax.set_title(
-        f"{title}: bubble area ~ parameters" + (f" ({skipped} without a number)" if skipped else "")
+        f"{title}{dataset_note}: bubble area ~ parameters"
+        + (f" ({skipped} models not shown)" if skipped else "")
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, markerscale=0.4, loc="best")

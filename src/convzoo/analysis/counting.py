@@ -136,7 +136,7 @@ _VIEWS = _names(
 _COPIES = _names("_to_copy _unsafe_index_put clone contiguous copy copy_ to ")
 
 _MOVES = _names(
-    "cat channel_shuffle constant_pad_nd flip pad pixel_shuffle pixel_unshuffle "
+    "cat channel_shuffle constant_pad_nd index_select flip pad pixel_shuffle pixel_unshuffle "
     "reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d roll stack "
 )
 
@@ -645,6 +645,19 @@ class Tracer(TorchDispatchMode):
         return info
 
     _rf_stack = _rf_merge
+
+    def _rf_index_select(self, args, kwargs, outs, inputs):
+        x, xi = inputs[0]
+        if args[0] is not x:
+            return None  # an activation used as the index: no field to carry
+        dim = args[1] % x.dim()
+        dims = list(xi.dims)
+        positional = _positional(dims[dim])
+        dims[dim] = ((-1 if positional else None, outs[0].shape[dim]),)
+        # picking channels keeps the field; picking positions loses which ones
+        info = self._base(xi, dims=tuple(dims))
+        info.global_context = info.global_context or positional
+        return info
 
     def _rf_constant_pad_nd(self, args, kwargs, outs, inputs):
         x, xi = inputs[0]
