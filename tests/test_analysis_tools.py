@@ -175,3 +175,9 @@ def test_diagram_dense_and_unet(tmp_path):
     assert len(graph.same_rank) == 2  # each decoder level aligned with its encoder level
     svg = render_diagram(toy_models.ToyUNet(), tmp_path / "unet.svg")
     ET.parse(svg)
+
+
+def test_cli_info_measure(capsys):
+    assert main(["info", "lenet5", "--measure", "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "measured (CPU, batch 4)" in out and "(+0.0%)" in out

@@ -299,6 +299,7 @@ def _collapse(rows: list[LayerRow], modules: dict[str, nn.Module]) -> list[Layer
     """Merge runs of consecutive identical sibling blocks named ``prefix.i``."""
     merged: list[LayerRow] = []
     signatures: list[tuple | None] = []
+    firsts: list[str] = []  # name of the first block of each merged row
     for row in rows:
         idx = _index_of(row.name)
         sig = None
@@ -306,10 +307,8 @@ def _collapse(rows: list[LayerRow], modules: dict[str, nn.Module]) -> list[Layer
             sig = (idx[0], _signature(modules[row.name]), row.macs // row.repeat, row.output_shape)
         if merged and sig is not None and signatures[-1] == sig:
             last = merged[-1]
-            first_idx = _index_of(last.name.split("-")[0])
-            assert first_idx is not None
             merged[-1] = LayerRow(
-                f"{first_idx[0]}{first_idx[1]}-{idx[1]}",  # type: ignore[index]
+                f"{firsts[-1]}-{idx[1]}",
                 last.type,
                 row.output_shape,
                 last.params + row.params,
@@ -322,6 +321,7 @@ def _collapse(rows: list[LayerRow], modules: dict[str, nn.Module]) -> list[Layer
             continue
         merged.append(row)
         signatures.append(sig)
+        firsts.append(row.name)
     return merged
 
 
