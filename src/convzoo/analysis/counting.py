@@ -128,7 +128,7 @@ def _names(text: str) -> frozenset[str]:
 
 
 _VIEWS = _names(
-    "_reshape_alias _unsafe_view alias as_strided chunk detach expand expand_as flatten "
+    "_reshape_alias _unsafe_view alias as_strided as_strided_ chunk detach expand expand_as flatten "
     "lift_fresh narrow numpy_T permute reshape select slice split split_with_sizes "
     "squeeze t transpose unbind unflatten unsqueeze view view_as "
 )
@@ -136,7 +136,7 @@ _VIEWS = _names(
 _COPIES = _names("_to_copy _unsafe_index_put clone contiguous copy copy_ to ")
 
 _MOVES = _names(
-    "cat channel_shuffle constant_pad_nd index_select flip pad pixel_shuffle pixel_unshuffle "
+    "cat channel_shuffle constant_pad_nd gather index index_select flip pad pixel_shuffle pixel_unshuffle "
     "reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d roll stack "
 )
 
