@@ -128,7 +128,8 @@ def _names(text: str) -> frozenset[str]:
 
 
 _VIEWS = _names(
-    "_reshape_alias _unsafe_view alias as_strided as_strided_ chunk detach expand expand_as flatten "
+    "_reshape_alias _unsafe_view alias as_strided as_strided_ chunk detach expand expand_as "
+    "flatten "
     "lift_fresh narrow numpy_T permute reshape select slice split split_with_sizes "
     "squeeze t transpose unbind unflatten unsqueeze view view_as "
 )
@@ -136,7 +137,8 @@ _VIEWS = _names(
 _COPIES = _names("_to_copy _unsafe_index_put clone contiguous copy copy_ to ")
 
 _MOVES = _names(
-    "cat channel_shuffle constant_pad_nd gather index index_select flip pad pixel_shuffle pixel_unshuffle "
+    "cat channel_shuffle constant_pad_nd gather index index_select flip pad pixel_shuffle "
+    "pixel_unshuffle "
     "reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d roll stack "
 )
 
@@ -154,7 +156,7 @@ _ACTIVATIONS = _names(
     "sigmoid_ silu silu_ softplus tanh tanh_ threshold threshold_ "
 )
 
-_SOFTMAX = _names("_log_softmax _softmax log_softmax softmax ")
+_SOFTMAX = _names("_log_softmax _safe_softmax _softmax log_softmax softmax")
 
 _ELEMENTWISE = _names(
     "abs add add_ addcdiv addcmul ceil div div_ eq erf exp floor ge gt le lerp log "
