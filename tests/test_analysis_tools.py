@@ -129,7 +129,7 @@ def test_cli_info_formats(capsys):
     assert main(["info", "vgg11", "--input-size", "32", "--depth", "2", "--csv"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("layer,type,output") and "stages.conv5" in out
-    assert main(["info", "vgg16", "--depth", "3", "--markdown"]) == 0
+    assert main(["info", "vgg16", "--depth", "blocks", "--markdown"]) == 0
     assert "stages.conv5.0-2 x3" in capsys.readouterr().out
     assert main(["info", "vgg11", "--input-size", "32", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

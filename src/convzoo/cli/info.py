@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-channels", type=int, help="input channels")
     parser.add_argument(
         "--depth",
-        type=int,
-        help="collapse to modules at this level (1: stem/stages/head, 2: stages, 3: blocks)",
+        type=_depth,
+        help="collapse to a nesting level: 1 (stem/stages/head), 2 or 'stages', 3 or 'blocks'",
     )
     parser.add_argument(
         "--no-collapse", action="store_true", help="with --depth: keep repeated blocks apart"
@@ -54,6 +54,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
     fmt.add_argument("--csv", action="store_true", help="per-layer table as CSV")
     fmt.add_argument("--markdown", action="store_true", help="per-layer table as Markdown")
+
+
+_DEPTH_WORDS = {"stages": 2, "blocks": 3}
+
+
+def _depth(text: str) -> int:
+    if text in _DEPTH_WORDS:
+        return _DEPTH_WORDS[text]
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a level (1, 2, 3, ...) or one of {', '.join(_DEPTH_WORDS)}, got {text!r}"
+        ) from None
 
 
 def _cells(row: LayerRow) -> list[object]:
