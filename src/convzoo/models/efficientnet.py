@@ -268,13 +268,14 @@ def _card(variant: str) -> ModelCard:
     scaling = PUBLISHED[variant]
     params, flops, top1 = _TABLE_2[variant]
     depth, width, resolution = implied_phi(scaling)
-    relation = (
-        f"published coefficients width {scaling.width_mult}, depth {scaling.depth_mult}, "
-        f"{scaling.resolution} px, dropout {scaling.dropout}; as alpha^phi, beta^phi, "
-        f"gamma^phi they mean phi = {depth:.2f} (depth), {width:.2f} (width), "
-        f"{resolution:.2f} (resolution)"
-    )
-    deviations = [relation]
+    deviations = []
+    if variant != "b0":
+        deviations.append(
+            f"not one phi of compound scaling: the released width {scaling.width_mult}, depth "
+            f"{scaling.depth_mult}, {scaling.resolution} px (dropout {scaling.dropout}) are, "
+            f"as alpha^phi, beta^phi, gamma^phi, phi = {depth:.2f} (depth), {width:.2f} "
+            f"(width), {resolution:.2f} (resolution)"
+        )
     if variant in _DISAGREES:
         deviations.append(_DISAGREES[variant])
     if variant in ("b0", "b1", "b2", "b3", "b4"):
