@@ -1,8 +1,13 @@
 """One module per family; importing this package registers every network."""
 
 from convzoo.models import (
+    alexnet,  # noqa: F401
+    allconv,  # noqa: F401
     convnext,  # noqa: F401
     efficientnet,  # noqa: F401
+    lenet,  # noqa: F401
     mobilenet,  # noqa: F401
+    nin,  # noqa: F401
     vgg,  # noqa: F401
+    zfnet,  # noqa: F401
 )
