@@ -163,3 +163,9 @@ def test_inverted_residual_block():
         InvertedResidual(8, 8, stride=3)
     with pytest.raises(ValueError, match=r"expand_ratio must be >= 1, got 0\.5"):
         InvertedResidual(8, 8, expand_ratio=0.5)
+
+
+def test_v1_pointwise_share_table_2():
+    result = convzoo.summary("mobilenet_v1")
+    pointwise = sum(r.macs for r in result.rows if r.name.endswith("pointwise.conv"))
+    assert round(100 * pointwise / result.total_macs, 2) == 94.86  # Table 2: Conv 1x1, 94.86%

@@ -280,7 +280,8 @@ _V2_IDEAS = (
     "project back; the shortcut joins the narrow bottlenecks.",
     "Linear bottleneck: no activation after the projection, since ReLU on a low-dimensional "
     "representation loses information.",
-    "ReLU6 and a width multiplier (rounded to multiples of 8) as in MobileNet v1.",
+    "ReLU6 (robust in low-precision arithmetic); stride-2 blocks and blocks that change "
+    "width have no shortcut.",
 )
 
 
