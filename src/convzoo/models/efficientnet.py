@@ -164,7 +164,9 @@ class EfficientNet(ConvNet):
         )
         if width_mult <= 0 or depth_mult <= 0:
             raise ValueError(f"width_mult, depth_mult must be > 0, got {width_mult}, {depth_mult}")
-        self.scaling = Scaling(width_mult, depth_mult, resolution, dropout)
+        self.scaling = Scaling(
+            width_mult=width_mult, depth_mult=depth_mult, resolution=resolution, dropout=dropout
+        )
         norm = partial(nn.BatchNorm2d, eps=norm_eps, momentum=norm_momentum)
         channels = round_filters(STEM_CHANNELS, width_mult)
         self.stem = ConvNormAct(in_channels, channels, 3, stride=2, norm=norm, act=nn.SiLU)
@@ -203,14 +205,17 @@ class EfficientNet(ConvNet):
 
 def efficientnet(phi: float, *, dropout: float = 0.2, **overrides) -> EfficientNet:
     """EfficientNet-B0 compound-scaled by `phi` (not one of the released models)."""
-    scaling = compound_coefficients(phi, dropout=dropout)
-    kwargs = {
+    kwargs = _scaling_kwargs(compound_coefficients(phi, dropout=dropout))
+    return EfficientNet(B0_TABLE, **{**kwargs, **overrides})
+
+
+def _scaling_kwargs(scaling: Scaling) -> dict[str, float]:
+    return {
         "width_mult": scaling.width_mult,
         "depth_mult": scaling.depth_mult,
         "resolution": scaling.resolution,
         "dropout": scaling.dropout,
     }
-    return EfficientNet(B0_TABLE, **{**kwargs, **overrides})
 
 
 # -- twins, cards, builders -----------------------------------------------------------
@@ -305,13 +310,7 @@ def _card(variant: str) -> ModelCard:
 
 
 def _published(variant: str, overrides: dict) -> dict:
-    scaling = PUBLISHED[variant]
-    kwargs = {
-        "width_mult": scaling.width_mult,
-        "depth_mult": scaling.depth_mult,
-        "resolution": scaling.resolution,
-        "dropout": scaling.dropout,
-    }
+    kwargs = _scaling_kwargs(PUBLISHED[variant])
     if variant in ("b5", "b6", "b7"):  # torchvision ports these from TF with its settings
         kwargs.update(norm_eps=1e-3, norm_momentum=0.01)
     return {**kwargs, **overrides}
