@@ -5,8 +5,9 @@
   instead of 25C^2, three see 7x7 with 27C^2 instead of 49C^2).
 - `conv_costs`: parameters and multiply-adds of one k x k convolution layer
   mapping ``C_in`` to ``C_out`` channels on an ``H x W`` output, done four ways:
-  standard, depthwise separable (MobileNet), grouped (ResNeXt/AlexNet) and a
-  1x1-reduce / k x k / 1x1-expand bottleneck (ResNet), with the ratio to standard.
+  standard, depthwise separable (MobileNet; both from `convzoo.analysis.cost`),
+  grouped (ResNeXt/AlexNet) and a 1x1-reduce / k x k / 1x1-expand bottleneck
+  (ResNet), with the ratio to standard.
 
 Biases are left out everywhere (they are ``C_out`` parameters, noise next to
 the weights, and absent when a norm follows).
@@ -18,7 +19,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ConvCost", "StackLayer", "StackRow", "conv_costs", "parse_layer", "rf_stack"]
+from convzoo.analysis.cost import depthwise_separable_cost, standard_conv_cost
+
+__all__ = ["DesignCost", "StackLayer", "StackRow", "conv_costs", "parse_layer", "rf_stack"]
 
 _SPEC = re.compile(
     r"^(?P<kind>conv|pool|c|p)?(?P<k>\d+)(?:x(?P<k2>\d+))?"
@@ -106,7 +109,7 @@ def rf_stack(layers: list[StackLayer | str]) -> list[StackRow]:
 
 
 @dataclass(frozen=True)
-class ConvCost:
+class DesignCost:
     name: str
     structure: str
     params: int
@@ -126,7 +129,7 @@ def conv_costs(
     *,
     groups: int = 32,
     bottleneck: int = 4,
-) -> list[ConvCost]:
+) -> list[DesignCost]:
     """Params and multiply-adds of one layer, four ways (output map ``height x width``)."""
     width = height if width is None else width
     for label, value in (
@@ -147,20 +150,21 @@ def conv_costs(
     positions = height * width
     k2 = kernel * kernel
     mid = max(1, in_channels // bottleneck)
+    # weights per output position; MobileNet's formulas for the first two
+    standard = standard_conv_cost(kernel, in_channels, out_channels, 1).params
+    separable = depthwise_separable_cost(kernel, in_channels, out_channels, 1).params
     designs = [
-        ("standard", f"{kernel}x{kernel} conv {in_channels}->{out_channels}",
-         k2 * in_channels * out_channels),
+        ("standard", f"{kernel}x{kernel} conv {in_channels}->{out_channels}", standard),
         ("depthwise separable",
          f"{kernel}x{kernel} depthwise {in_channels} + 1x1 {in_channels}->{out_channels}",
-         k2 * in_channels + in_channels * out_channels),
+         separable),
         (f"grouped (g={groups})", f"{kernel}x{kernel} conv in {groups} groups",
          k2 * in_channels * out_channels // groups),
         (f"bottleneck (/{bottleneck})",
          f"1x1 {in_channels}->{mid}, {kernel}x{kernel} {mid}->{mid}, 1x1 {mid}->{out_channels}",
          in_channels * mid + k2 * mid * mid + mid * out_channels),
     ]  # fmt: skip
-    standard = designs[0][2]
     return [
-        ConvCost(name, structure, params, params * positions, params / standard)
+        DesignCost(name, structure, params, params * positions, params / standard)
         for name, structure, params in designs
     ]
