@@ -369,8 +369,9 @@ class Tracer(TorchDispatchMode):
     qualified name; ``watch(x)`` marks the input whose receptive field is measured.
     """
 
-    def __init__(self, *, track: bool = True) -> None:
+    def __init__(self, *, track: bool = True, fast_meta: bool = True) -> None:
         super().__init__()
+        self.fast_meta = fast_meta
         self.owner = ""
         self.macs: dict[str, int] = {}
         self.flops: dict[str, Counter[str]] = {}
@@ -403,8 +404,10 @@ class Tracer(TorchDispatchMode):
     # -- dispatch -----------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
         name = func.overloadpacket.__name__
+        out = _fast_meta(name, args, kwargs) if self.fast_meta else None
+        if out is None:
+            out = func(*args, **kwargs)
         try:
             self._count(func, name, args, kwargs, out)
             if self.track:
@@ -845,6 +848,53 @@ class Tracer(TorchDispatchMode):
         info.global_context = info.global_context or any(i.global_context for _, i in inputs)
         info.depth = max([info.depth] + [i.depth for _, i in inputs])
         return info
+
+
+# -- shape-only shortcuts on the meta device ------------------------------------
+# PyTorch computes meta outputs of element-wise ops and batch norm through Python
+# decompositions, which costs more than everything else a summary does. Their
+# output shapes are simple, so on meta tensors the tracer makes them directly.
+_UNARY = _ACTIVATIONS - {"prelu", "_prelu_kernel", "log_sigmoid_forward", "threshold", "threshold_"}
+_BINARY = _names("add add_ sub sub_ mul mul_ div div_")
+
+
+def _like(x: Tensor) -> Tensor:
+    return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+
+
+def _fast_meta(name: str, args: tuple, kwargs: dict) -> Any:
+    x = args[0] if args else None
+    if not isinstance(x, Tensor) or x.device.type != "meta" or kwargs.get("out") is not None:
+        return None
+    if name in _UNARY:
+        return x if name.endswith("_") else _like(x)
+    if name in _BINARY:
+        other = args[1] if len(args) > 1 else None
+        if isinstance(other, Tensor):
+            if other.device.type != "meta" or other.dtype != x.dtype:
+                return None
+            shape = torch.broadcast_shapes(x.shape, other.shape)
+        elif isinstance(other, int | float) and not isinstance(other, bool):
+            shape = x.shape
+        else:
+            return None
+        if name.endswith("_"):
+            return x if shape == x.shape else None
+        same = shape == x.shape
+        return _like(x) if same else torch.empty(shape, dtype=x.dtype, device="meta")
+    eval_bn = name == "_native_batch_norm_legit_no_training" or (
+        name == "native_batch_norm" and len(args) > 5 and args[5] is False
+    )
+    if eval_bn:
+        channels = x.shape[1] if x.dim() > 1 else 0
+        stats = torch.empty(channels, dtype=x.dtype, device="meta")
+        return (_like(x), stats, _like(stats))
+    if name == "native_layer_norm":  # the output is contiguous whatever the input
+        axis = x.dim() - len(args[1])
+        stats_shape = (*x.shape[:axis], *([1] * len(args[1])))
+        stats = torch.empty(stats_shape, dtype=x.dtype, device="meta")
+        return (torch.empty(x.shape, dtype=x.dtype, device="meta"), stats, _like(stats))
+    return None
 
 
 class MacCounter(Tracer):
