@@ -2,5 +2,6 @@
 
 from convzoo.models import (
     googlenet,  # noqa: F401
+    inception,  # noqa: F401
     vgg,  # noqa: F401
 )
