@@ -3,5 +3,7 @@
 from convzoo.models import (
     googlenet,  # noqa: F401
     inception,  # noqa: F401
+    inception_v4,  # noqa: F401
     vgg,  # noqa: F401
+    xception,  # noqa: F401
 )
