@@ -362,9 +362,8 @@ def _card(name: str, **fields) -> ModelCard:
             "as printed",
             "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
             "(identity at 224x224) so other input sizes run",
-            "the paper prints no parameter total; its params column sums to about 6.8M, but "
-            "some rows do not follow from their own widths (4c, 5a, 5b); this network has "
-            "7.0M without and 13.4M with the auxiliary heads",
+            "the paper prints no parameter total (Table 1's per-layer column sums to about "
+            "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
         ),
     )
 )

@@ -362,8 +362,8 @@ def inception_resnet_v1(**overrides) -> InceptionNet:  # 22.76M params, 6.21G MA
         deviations=(
             "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "
             "stem plus a 35x35 Inception module (320 channels) instead of Figure 3's stem",
-            "widths 320 / 1088 / 2080 at 35 / 17 / 8 (the figures' 384 / 1154 / 2048 do not "
-            "add up) and a final 1x1 conv to 1536",
+            "widths 320 / 1088 / 2080 at 35 / 17 / 8 and a final 1x1 conv to 1536; the "
+            "figures' 384 / 1154 / 2048 disagree with what the reductions output (1152, 2146)",
             "10, 20, 10 blocks instead of Figure 15's 5, 10, 5; the last block has no ReLU "
             "and scale 1.0",
             _TIMM_NOTE,
