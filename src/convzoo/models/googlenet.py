@@ -26,6 +26,7 @@ Deviations: see each card. ``googlenet_bn`` is torchvision's ``googlenet``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -169,23 +170,16 @@ def inception_module(
         conv(in_channels, row.conv3x3.reduce, 1),
         conv(row.conv3x3.reduce, row.conv3x3.out, 3, stride=s),
     )
-    wide = [conv(in_channels, row.conv5x5.reduce, 1)]
-    for i, k in enumerate(wide_kernels):
-        first = i == 0
-        wide.append(
-            conv(
-                row.conv5x5.reduce if first else row.conv5x5.out,
-                row.conv5x5.out,
-                k,
-                stride=s if i == len(wide_kernels) - 1 else 1,
-            )
-        )
+    wide: list[nn.Module] = [conv(in_channels, row.conv5x5.reduce, 1)]
+    width = row.conv5x5.reduce
+    for i, k in enumerate(wide_kernels, start=1):  # the stride (3c, 4e) goes on the last conv
+        wide.append(conv(width, row.conv5x5.out, k, stride=s if i == len(wide_kernels) else 1))
+        width = row.conv5x5.out
     branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = nn.Sequential(*wide)
     pool = _pool(row.pool, s)
     if row.pool_proj:
-        branches["branch_pool"] = nn.Sequential()
-        branches["branch_pool"].add_module("pool", pool)
-        branches["branch_pool"].add_module("proj", conv(in_channels, row.pool_proj, 1))
+        proj = conv(in_channels, row.pool_proj, 1)
+        branches["branch_pool"] = nn.Sequential(OrderedDict(pool=pool, proj=proj))
     else:
         branches["branch_pool"] = pool  # pass-through: keeps in_channels
     return InceptionModule(in_channels, branches)

@@ -443,6 +443,8 @@ def _torchvision_v3_rules() -> tuple:
             "the 35x35 modules keep the released 1x1 -> 5x5 branch (Figure 5 draws two 3x3)",
             "no transform_input: inputs are normalized by the data pipeline, and the twin is "
             "built with transform_input=False",
+            "27.2M parameters with the auxiliary head, 23.8M without; the abstract's "
+            "'less than 25 million' fits the network without it",
             "with aux_logits the minimum input is 299 (the aux head's 5x5/3 pool and 5x5 "
             "conv need the 17x17 grid); without, 75",
         ),
