@@ -1,9 +1,14 @@
 """One module per family; importing this package registers every network."""
 
 from convzoo.models import (
+    alexnet,  # noqa: F401
+    allconv,  # noqa: F401
     googlenet,  # noqa: F401
     inception,  # noqa: F401
     inception_v4,  # noqa: F401
+    lenet,  # noqa: F401
+    nin,  # noqa: F401
     vgg,  # noqa: F401
     xception,  # noqa: F401
+    zfnet,  # noqa: F401
 )
