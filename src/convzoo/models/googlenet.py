@@ -237,7 +237,7 @@ class GoogLeNet(ConvNet):
         self.stem = nn.Sequential()
         self.stem.add_module("conv1", conv(in_channels, 64, 7, stride=2))  # 112x112
         self.stem.add_module("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 56x56
-        if config.lrn:
+        if config.lrn:  # the paper gives no constants: these are the BVLC Caffe model's
             self.stem.add_module("lrn1", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75))
         self.stem.add_module("conv2_reduce", conv(64, 64, 1))
         self.stem.add_module("conv2", conv(64, 192, 3))
