@@ -9,7 +9,7 @@ import convzoo
 from convzoo.analysis.summary import summary
 from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import AuxOutput
-from convzoo.models.inception import InceptionResidual
+from convzoo.models.inception import Conv, InceptionResidual, Pool, Residual, Split
 from tests.models.shapes import output_shapes
 
 
@@ -125,3 +125,14 @@ def test_no_aux_heads(name):
         model = convzoo.create_model(name).train()
         x = torch.empty(1, 3, 299, 299)
     assert isinstance(model(x), torch.Tensor)
+
+
+def test_specs_are_validated():
+    with pytest.raises(ValueError, match="stride 1 or 2"):
+        Conv(64, 3, stride=3)
+    with pytest.raises(ValueError, match="kind 'max' or 'avg'"):
+        Pool("min")
+    with pytest.raises(ValueError, match="out >= 1"):
+        Split(0)
+    with pytest.raises(ValueError, match="scale > 0"):
+        Residual({"branch1x1": (Conv(32),)}, scale=0.0)

@@ -58,6 +58,10 @@ class Conv:
     stride: int = 1
     valid: bool = False  # no padding (always so at stride 2)
 
+    def __post_init__(self) -> None:
+        if self.out < 1 or self.stride not in (1, 2):
+            raise ValueError(f"Conv needs out >= 1 and stride 1 or 2, got {self}")
+
 
 @dataclass(frozen=True)
 class Pool:
@@ -66,12 +70,20 @@ class Pool:
     kind: Literal["max", "avg"] = "max"
     stride: int = 2
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("max", "avg") or self.stride not in (1, 2):
+            raise ValueError(f"Pool needs kind 'max' or 'avg' and stride 1 or 2, got {self}")
+
 
 @dataclass(frozen=True)
 class Split:
     """Figure 7's expansion: a 1x3 and a 3x1 conv side by side, `out` filters each."""
 
     out: int
+
+    def __post_init__(self) -> None:
+        if self.out < 1:
+            raise ValueError(f"Split needs out >= 1, got {self}")
 
 
 Layer = Conv | Pool | Split
@@ -85,6 +97,10 @@ class Residual:
     branches: Branches
     scale: float
     act: bool = True  # ReLU after the sum (the last block of timm's v2 has none)
+
+    def __post_init__(self) -> None:
+        if not self.branches or self.scale <= 0:
+            raise ValueError(f"Residual needs branches and a scale > 0, got {self}")
 
 
 LayerSpec = Conv | Pool | Residual | Mapping  # a Mapping is an Inception module's branches
@@ -108,6 +124,8 @@ class InceptionNetConfig:
 
 # -- module builders ---------------------------------------------------------
 class _Builder:
+    """Turns specs into modules; every conv is conv -> BN (eps 1e-3, as the twins) -> ReLU."""
+
     def __init__(self, avg_pool_count_pad: bool) -> None:
         self.conv = partial(ConvNormAct, norm=partial(nn.BatchNorm2d, eps=1e-3))
         self.count_pad = avg_pool_count_pad
@@ -146,7 +164,7 @@ class _Builder:
             channels, {name: self.branch(channels, chain) for name, chain in branches.items()}
         )
 
-    def any(self, channels: int, spec: LayerSpec) -> tuple[nn.Module, int]:
+    def build(self, channels: int, spec: LayerSpec) -> tuple[nn.Module, int]:
         if isinstance(spec, Residual):
             block = InceptionResidual(self.module(channels, spec.branches), spec.scale, spec.act)
             return block, channels
@@ -215,7 +233,7 @@ class InceptionNet(ConvNet):
         channels, stride = in_channels, 1
         self.stem = nn.Sequential()
         for name, spec in config.stem:
-            module, channels = build.any(channels, spec)
+            module, channels = build.build(channels, spec)
             self.stem.add_module(name, module)
             stride *= _stride_of(spec)
         self.feature_info = [FeatureInfo("stem", channels, stride)]
@@ -224,7 +242,7 @@ class InceptionNet(ConvNet):
         for stage_spec in config.stages:
             stage = nn.Sequential()
             for name, spec in stage_spec.layers:
-                module, channels = build.any(channels, spec)
+                module, channels = build.build(channels, spec)
                 stage.add_module(name, module)
                 stride *= _stride_of(spec)  # reductions halve H, W
                 if with_aux and name in config.aux_after:
