@@ -1,3 +1,6 @@
 """One module per family; importing this package registers every network."""
 
-from convzoo.models import vgg  # noqa: F401
+from convzoo.models import (
+    resnet,  # noqa: F401
+    vgg,  # noqa: F401
+)
