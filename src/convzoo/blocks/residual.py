@@ -187,7 +187,14 @@ def _conv(
     else:
         norm, act = nn.BatchNorm2d, nn.ReLU
     return ConvNormAct(
-        in_channels, out_channels, kernel_size, stride=stride, groups=groups, norm=norm, act=act
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        groups=groups,
+        bias=False,  # BN follows (or, pre-activation, the next block's BN / the final BN)
+        norm=norm,
+        act=act,
     )
 
 
