@@ -102,12 +102,14 @@ class DenseLayer(nn.Module):
             ConvNormAct(in_channels, width, 1, bias=False) if bottleneck else nn.Identity()
         )
         self.conv = nn.Conv2d(width, growth_rate, 3, padding=1, bias=False)
-        self.dropout = nn.Dropout(drop_rate) if drop_rate > 0 else nn.Identity()
+        self.dropout = nn.Dropout(drop_rate) if drop_rate > 0 else None
         self.concat = Concat()
         self.out_channels = in_channels + growth_rate
 
     def forward(self, x: Tensor) -> Tensor:
-        new = self.dropout(self.conv(self.bottleneck(self.preact(x))))  # (N, k, H, W)
+        new = self.conv(self.bottleneck(self.preact(x)))  # (N, k, H, W)
+        if self.dropout is not None:
+            new = self.dropout(new)
         return self.concat(x, new)
 
 
