@@ -171,7 +171,9 @@ class ResNet(ConvNet):
             in_channels=in_channels,
             num_classes=num_classes if num_classes is not None else config.num_classes,
             default_input_size=(32, 32) if cifar else (224, 224),
-            min_input_size=total_stride,
+            # CIFAR nets keep >= 2x2 maps: on 1x1 maps the training-mode batch-norm statistics
+            # of a small batch are degenerate and a 1001-layer net's gradients overflow
+            min_input_size=2 * total_stride if cifar else total_stride,
         )
         shortcut = shortcut if shortcut is not None else config.shortcut
         se_reduction = se_reduction if se_reduction is not None else config.se_reduction
