@@ -360,38 +360,27 @@ def resnet152(**overrides) -> ResNet:  # 60.2M params, 11.3G MACs
     return ResNet(RESNET152, **overrides)
 
 
-@register(
-    _card(
-        "resnet50_v1_5",
-        "Table 1, 50-layer (stride on the 3x3)",
-        twins=_twins("resnet50", timm=True),
+def _v1_5_card(depth: int, *, timm: bool = False) -> ModelCard:
+    twin = f"resnet{depth}"
+    return _card(
+        f"resnet{depth}_v1_5",
+        f"Table 1, {depth}-layer (stride on the 3x3)",
+        twins=_twins(twin, timm=timm),
         deviations=V1_5,
     )
-)
+
+
+@register(_v1_5_card(50, timm=True))
 def resnet50_v1_5(**overrides) -> ResNet:  # 25.6M params, 4.1G MACs
     return ResNet(RESNET50_V1_5, **overrides)
 
 
-@register(
-    _card(
-        "resnet101_v1_5",
-        "Table 1, 101-layer (stride on the 3x3)",
-        twins=_twins("resnet101"),
-        deviations=V1_5,
-    )
-)
+@register(_v1_5_card(101))
 def resnet101_v1_5(**overrides) -> ResNet:  # 44.5M params, 7.8G MACs
     return ResNet(RESNET101_V1_5, **overrides)
 
 
-@register(
-    _card(
-        "resnet152_v1_5",
-        "Table 1, 152-layer (stride on the 3x3)",
-        twins=_twins("resnet152"),
-        deviations=V1_5,
-    )
-)
+@register(_v1_5_card(152))
 def resnet152_v1_5(**overrides) -> ResNet:  # 60.2M params, 11.5G MACs
     return ResNet(RESNET152_V1_5, **overrides)
 
