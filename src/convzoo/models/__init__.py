@@ -6,6 +6,8 @@ from convzoo.models import (
     convnext,  # noqa: F401
     densenet,  # noqa: F401
     efficientnet,  # noqa: F401
+    googlenet,  # noqa: F401
+    inception,  # noqa: F401
     lenet,  # noqa: F401
     mobilenet,  # noqa: F401
     nin,  # noqa: F401
@@ -15,5 +17,6 @@ from convzoo.models import (
     senet,  # noqa: F401
     vgg,  # noqa: F401
     wide_resnet,  # noqa: F401
+    xception,  # noqa: F401
     zfnet,  # noqa: F401
 )

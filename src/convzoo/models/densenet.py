@@ -174,8 +174,7 @@ class DenseNet(ConvNet):
                 self.feature_info.append(FeatureInfo(f"transition{index}", channels, stride))
         self.final = NormAct(channels)  # blocks end un-activated: one BN-ReLU before pooling
         self.head = ClassifierHead(channels, self.num_classes)
-        if self.head.fc.weight.device.type != "meta":  # random init is slow and moot on meta
-            init_weights_like_torchvision(self)
+        init_weights_like_torchvision(self)
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self.final(super().forward_features(x))

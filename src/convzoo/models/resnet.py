@@ -215,8 +215,7 @@ class ResNet(ConvNet):
         # pre-activation nets end with the BN-ReLU that no block applied after its addition
         self.final = NormAct(channels) if config.preact else nn.Identity()
         self.head = ClassifierHead(channels, self.num_classes, dropout=dropout)
-        if self.head.fc.weight.device.type != "meta":  # random init is slow and moot on meta
-            init_weights_like_torchvision(self)
+        init_weights_like_torchvision(self)
 
     @staticmethod
     def _make_stem(config: ResNetConfig, in_channels: int) -> nn.Sequential:
