@@ -1,6 +1,6 @@
 """Saved-for-backward bytes: meta-device estimate vs a real CPU training forward; JSON.
 
-    PYTHONPATH=src python benchmarks/bench_memory.py [MODEL ...] [--batch-size 8]
+PYTHONPATH=src python benchmarks/bench_memory.py [MODEL ...] [--batch-size 8]
 """
 
 from __future__ import annotations

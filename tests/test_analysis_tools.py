@@ -113,7 +113,8 @@ def test_cli_rf_and_cost(capsys):
     assert capsys.readouterr().out.startswith("| design")
 
 
-def test_cli_compare_formats(capsys, tmp_path):
+def test_cli_compare_formats(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVZOO_CACHE", str(tmp_path / "cache"))
     assert main(["compare", "vgg11", "vgg13", "--sort", "params", "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("model,family,year") and len(lines) == 3
@@ -181,3 +182,10 @@ def test_cli_info_measure(capsys):
     assert main(["info", "lenet5", "--measure", "--batch-size", "4"]) == 0
     out = capsys.readouterr().out
     assert "measured (CPU, batch 4)" in out and "(+0.0%)" in out
+
+
+def test_compare_cache_round_trip(tmp_path):
+    first = compare(["vgg11", "lenet5"], cache_dir=tmp_path)
+    (cache_file,) = tmp_path.glob("compare-*.json")
+    assert json.loads(cache_file.read_text())["vgg11"]["depth"] == 11
+    assert compare(["lenet5", "vgg11"], cache_dir=tmp_path) == first[::-1]

@@ -10,15 +10,28 @@ the paper reports (``paper_top1`` on the card, None when it prints none).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from convzoo.analysis.summary import summary
 from convzoo.registry import list_models, model_card
 
-__all__ = ["SORT_KEYS", "CompareRow", "compare", "plot_compare", "select_models", "sort_rows"]
+__all__ = [
+    "SORT_KEYS",
+    "CompareRow",
+    "compare",
+    "default_cache_dir",
+    "plot_compare",
+    "select_models",
+    "sort_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -61,27 +74,73 @@ def select_models(
     return selected
 
 
-def compare(names: Sequence[str]) -> list[CompareRow]:
+def default_cache_dir() -> Path:
+    """``$CONVZOO_CACHE``, else ``$XDG_CACHE_HOME/convzoo``, else ``~/.cache/convzoo``."""
+    if os.environ.get("CONVZOO_CACHE"):
+        return Path(os.environ["CONVZOO_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "convzoo"
+
+
+def _source_fingerprint() -> str:
+    """Changes whenever any convzoo source file or the torch version changes."""
+    import convzoo
+
+    digest = hashlib.sha256(torch.__version__.encode())
+    root = Path(convzoo.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def compare(names: Sequence[str], *, cache_dir: str | Path | None = None) -> list[CompareRow]:
+    """One row per model. With ``cache_dir``, rows are kept in a JSON file keyed by a
+    fingerprint of the convzoo sources, so repeated comparisons only read it."""
+    cache_file = None
+    cached: dict[str, dict[str, Any]] = {}
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"compare-{_source_fingerprint()}.json"
+        if cache_file.exists():
+            try:
+                cached = json.loads(cache_file.read_text())
+            except (OSError, ValueError):
+                cached = {}
     rows = []
+    fresh = 0
     for name in names:
-        card = model_card(name)
-        result = summary(name)
-        rows.append(
-            CompareRow(
-                name=name,
-                family=card.family,
-                year=card.year,
-                input_size=result.input_size,
-                params=result.total_params,
-                macs=result.total_macs,
-                depth=result.depth,
-                activation_bytes=result.activation_bytes,
-                rf=result.feature_rf.size[0] if result.feature_rf else None,
-                top1=card.paper_top1,
-                dataset=card.dataset,
-            )
-        )
+        if name in cached:
+            data = dict(cached[name])
+            data["input_size"] = tuple(data["input_size"])
+            rows.append(CompareRow(**data))
+            continue
+        fresh += 1
+        rows.append(_row(name))
+    if cache_file is not None and fresh:
+        cached.update({r.name: r.as_dict() for r in rows})
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cached))
+        os.replace(tmp, cache_file)  # atomic: a reader never sees half a file
     return rows
+
+
+def _row(name: str) -> CompareRow:
+    card = model_card(name)
+    result = summary(name)
+    return CompareRow(
+        name=name,
+        family=card.family,
+        year=card.year,
+        input_size=result.input_size,
+        params=result.total_params,
+        macs=result.total_macs,
+        depth=result.depth,
+        activation_bytes=result.activation_bytes,
+        rf=result.feature_rf.size[0] if result.feature_rf else None,
+        top1=card.paper_top1,
+        dataset=card.dataset,
+    )
 
 
 def sort_rows(

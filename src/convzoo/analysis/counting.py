@@ -74,7 +74,6 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.weak import WeakIdKeyDictionary
 
 aten = torch.ops.aten
 
@@ -378,7 +377,9 @@ class Tracer(TorchDispatchMode):
         self.activation_bytes: dict[str, int] = {}
         self.uncounted: Counter[str] = Counter()
         self.track = track
-        self.info: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        # keyed by id(); the tensors are kept alive for the pass so ids are not reused
+        self._info: dict[int, TensorInfo] = {}
+        self._alive: list[Tensor] = []
         self.nodes: list[Node] = []
         self._name = ""
 
@@ -389,12 +390,18 @@ class Tracer(TorchDispatchMode):
             ((a, s),) for a, s in enumerate(x.shape[lead:])
         )
         self.nodes.append(Node(0, "input", "", (), tuple(x.shape)))
-        self.info[x] = TensorInfo((Field(),) * spatial_axes, dims, node=0)
+        self._set(x, TensorInfo((Field(),) * spatial_axes, dims, node=0))
+
+    def _set(self, t: Tensor, info: TensorInfo) -> None:
+        if id(t) not in self._info:
+            self._alive.append(t)
+        self._info[id(t)] = info
 
     def lookup(self, obj: Any) -> TensorInfo | None:
         for t in _tensors(obj):
-            if t in self.info:
-                return self.info[t]
+            info = self._info.get(id(t))
+            if info is not None:
+                return info
         return None
 
     def _add_flops(self, category: str, n: int) -> None:
@@ -455,7 +462,7 @@ class Tracer(TorchDispatchMode):
 
     # -- receptive fields and dataflow ----------------------------------------
     def _propagate(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
-        inputs = [(t, self.info[t]) for t in _tensors(args) if t in self.info]
+        inputs = [(t, self._info[id(t)]) for t in _tensors(args) if id(t) in self._info]
         if not inputs:
             return  # weights, constants, factories: not activations
         outs = _tensors(out)
@@ -497,7 +504,7 @@ class Tracer(TorchDispatchMode):
                     self.activation_bytes[self.owner] = (
                         self.activation_bytes.get(self.owner, 0) + nbytes
                     )
-            self.info[t] = info
+            self._set(t, info)
 
     def _rule_for(self, name: str) -> Callable[..., Any]:
         if name in _VIEWS:
@@ -720,7 +727,7 @@ class Tracer(TorchDispatchMode):
             )
 
         info = self._spatial(x, xi, outs[0], k, grow)
-        weighted = not isinstance(weight, Tensor) or weight not in self.info
+        weighted = not isinstance(weight, Tensor) or id(weight) not in self._info
         info.depth = xi.depth + (1 if weighted else 0)
         if not weighted:
             info = self._merge_meta(info, inputs)
@@ -818,7 +825,7 @@ class Tracer(TorchDispatchMode):
 
     def _rf_matmul(self, args, kwargs, outs, inputs):
         a, b = args[-2], args[-1]
-        ai, bi = self.info.get(a), self.info.get(b)
+        ai, bi = self._info.get(id(a)), self._info.get(id(b))
         out = outs[0]
         known = [i for i in (ai, bi) if i is not None]
         base = known[0]
@@ -858,8 +865,40 @@ _UNARY = _ACTIVATIONS - {"prelu", "_prelu_kernel", "log_sigmoid_forward", "thres
 _BINARY = _names("add add_ sub sub_ mul mul_ div div_")
 
 
+def _broadcast(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None  # not broadcastable: PyTorch raises its own error
+    return tuple(y if x == 1 else x for x, y in zip(a, b, strict=True))
+
+
 def _like(x: Tensor) -> Tensor:
     return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+
+
+def _conv_meta(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    k = weight.dim() - 2
+    if x.dim() != k + 2 or not isinstance(padding, list | tuple):
+        return None
+    stride, padding, dilation = (_pair(v, k, 1) for v in (stride, padding, dilation))
+    output_padding = _pair(output_padding, k, 0)
+    sizes = []
+    for i in range(k):
+        span = dilation[i] * (weight.shape[2 + i] - 1)
+        n = x.shape[2 + i]
+        if transposed:
+            sizes.append((n - 1) * stride[i] - 2 * padding[i] + span + output_padding[i] + 1)
+        else:
+            sizes.append((n + 2 * padding[i] - span - 1) // stride[i] + 1)
+    if min(sizes) < 1:
+        return None  # let PyTorch raise its own error
+    channels = weight.shape[1] * groups if transposed else weight.shape[0]
+    channels_last = (
+        k == 2 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    )
+    out = torch.empty((x.shape[0], channels, *sizes), dtype=x.dtype, device="meta")
+    return out.to(memory_format=torch.channels_last) if channels_last else out
 
 
 def _fast_meta(name: str, args: tuple, kwargs: dict) -> Any:
@@ -873,7 +912,9 @@ def _fast_meta(name: str, args: tuple, kwargs: dict) -> Any:
         if isinstance(other, Tensor):
             if other.device.type != "meta" or other.dtype != x.dtype:
                 return None
-            shape = torch.broadcast_shapes(x.shape, other.shape)
+            shape = x.shape if other.shape == x.shape else _broadcast(x.shape, other.shape)
+            if shape is None:
+                return None
         elif isinstance(other, int | float) and not isinstance(other, bool):
             shape = x.shape
         else:
@@ -882,6 +923,8 @@ def _fast_meta(name: str, args: tuple, kwargs: dict) -> Any:
             return x if shape == x.shape else None
         same = shape == x.shape
         return _like(x) if same else torch.empty(shape, dtype=x.dtype, device="meta")
+    if name == "convolution" and len(args) == 9:
+        return _conv_meta(*args)
     eval_bn = name == "_native_batch_norm_legit_no_training" or (
         name == "native_batch_norm" and len(args) > 5 and args[5] is False
     )

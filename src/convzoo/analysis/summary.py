@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -217,17 +218,23 @@ class _Trace:
     order: list[str]  # modules in order of first call
     shapes: dict[str, tuple[int, ...] | None]
     out_bytes: dict[str, int]
-    rfs: dict[str, ReceptiveField | None]
+    infos: dict[str, TensorInfo | None]
     output: Any
 
+    def rf(self, name: str) -> ReceptiveField | None:
+        info = self.infos.get(name)
+        return ReceptiveField.of(info) if info is not None else None
 
-def trace(model: nn.Module, size: tuple[int, ...], *, batch: int = 1) -> _Trace:
+
+def trace(
+    model: nn.Module, size: tuple[int, ...], *, batch: int = 1, restore_mode: bool = True
+) -> _Trace:
     """One eval-mode forward pass on meta under the tracer, with module hooks."""
     names = {module: name for name, module in model.named_modules()}
     tracer = Tracer()
     shapes: dict[str, tuple[int, ...] | None] = {}
     out_bytes: dict[str, int] = {}
-    rfs: dict[str, ReceptiveField | None] = {}
+    infos: dict[str, TensorInfo | None] = {}
     order: list[str] = []
     owners: list[str] = []
 
@@ -243,25 +250,32 @@ def trace(model: nn.Module, size: tuple[int, ...], *, batch: int = 1) -> _Trace:
         name = names[module]
         shapes[name] = _shape_of(output)
         out_bytes[name] = _bytes_of(output)
-        info = tracer.lookup(output)
-        rfs[name] = ReceptiveField.of(info) if info is not None else None
+        infos[name] = tracer.lookup(output)
         owners.pop()
         tracer.owner = owners[-1] if owners else ""
 
     handles = [m.register_forward_pre_hook(enter) for m in names]
     handles += [m.register_forward_hook(leave) for m in names]
     was_training = model.training
-    model.eval()
+    if was_training:
+        model.eval()
+    # the pass keeps every activation alive: the cyclic garbage collector would
+    # rescan them over and over while finding nothing to free
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         x = torch.empty((batch, *size), device="meta")
         tracer.watch(x, spatial_axes=len(size) - 1)
         with torch.no_grad(), tracer:
             output = model(x)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         for h in handles:
             h.remove()
-        model.train(was_training)
-    return _Trace(tracer, order, shapes, out_bytes, rfs, output)
+        if was_training and restore_mode:
+            model.train()
+    return _Trace(tracer, order, shapes, out_bytes, infos, output)
 
 
 def _prefix_sum(values: dict[str, int], name: str) -> int:
@@ -343,13 +357,14 @@ def summary(
     """
     model = _meta_model(model_or_name, **create_kwargs)
     size = resolve_input_size(model, input_size)
-    run = trace(model, size)
+    # a model built here from a name is thrown away: no need to restore train mode
+    run = trace(model, size, restore_mode=not isinstance(model_or_name, str))
     tracer = run.tracer
     modules = dict(model.named_modules())
 
     rows = []
     if depth is None:
-        for name, module in model.named_modules():
+        for name, module in modules.items():
             own_params = sum(p.numel() for p in module.parameters(recurse=False))
             is_leaf = next(module.children(), None) is None
             macs = tracer.macs.get(name, 0)
@@ -363,7 +378,7 @@ def summary(
                         macs,
                         _flops_of(tracer, name, recurse=False),
                         run.out_bytes.get(name, 0),
-                        run.rfs.get(name),
+                        run.rf(name),
                     )
                 )
     else:
@@ -385,7 +400,7 @@ def summary(
                         _prefix_sum(tracer.macs, name),
                         _flops_of(tracer, name, recurse=True),
                         run.out_bytes.get(name, 0),
-                        run.rfs.get(name),
+                        run.rf(name),
                     )
                 )
         if collapse is None or collapse:
@@ -399,10 +414,10 @@ def summary(
     feature_rf = None
     spatial = [r for r in run.order if r and (run.shapes.get(r) or ()) and len(run.shapes[r]) > 2]
     stages = getattr(model, "stages", None)
-    if isinstance(stages, nn.Module) and "stages" in run.rfs:
-        feature_rf = run.rfs["stages"]
+    if isinstance(stages, nn.Module) and "stages" in run.infos:
+        feature_rf = run.rf("stages")
     elif spatial:
-        feature_rf = run.rfs.get(spatial[-1])
+        feature_rf = run.rf(spatial[-1])
     params = list(model.parameters())
     return Summary(
         model=card.name if card else type(model).__name__,
@@ -420,7 +435,7 @@ def summary(
         depth=out_info.depth if out_info is not None else 0,
         weight_layers=sum(
             1
-            for m in model.modules()
+            for m in modules.values()
             if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear | nn.ConvTranspose2d)
         ),
         feature_rf=feature_rf,

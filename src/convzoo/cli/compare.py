@@ -6,7 +6,14 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.analysis.compare import SORT_KEYS, compare, plot_compare, select_models, sort_rows
+from convzoo.analysis.compare import (
+    SORT_KEYS,
+    compare,
+    default_cache_dir,
+    plot_compare,
+    select_models,
+    sort_rows,
+)
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, wide_console
 
@@ -31,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sort", default="year", choices=SORT_KEYS, help="column to sort by (default year)"
     )
     parser.add_argument("--descending", action="store_true", help="largest first")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute every row (rows are cached per source version in $CONVZOO_CACHE "
+        "or ~/.cache/convzoo)",
+    )
     parser.add_argument("--plot", metavar="FILE", help="write the charts to FILE (.png/.svg/.pdf)")
     parser.add_argument(
         "--y", choices=("top1", "params"), default="top1", help="y axis of the bubble chart"
@@ -43,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     names = select_models(args.models, family=args.family, all_models=args.all)
-    rows = sort_rows(compare(names), args.sort, descending=args.descending)
+    cache = None if args.no_cache else default_cache_dir()
+    rows = sort_rows(compare(names, cache_dir=cache), args.sort, descending=args.descending)
     if args.plot:
         path = plot_compare(rows, args.plot, y=args.y)
         if not (args.json or args.csv or args.markdown):
