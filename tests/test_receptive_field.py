@@ -248,3 +248,17 @@ def test_identical_blocks_collapse():
     rows = summary(Wrap(nn.Sequential(Residual(), Residual(), Residual())), depth=2).rows
     assert [(r.name, r.repeat) for r in rows] == [("body.0-2", 3)]
     assert rows[0].rf.size == (13, 13)
+
+
+# the depth a network is named after = weight layers on its longest path
+NAMED_DEPTHS = [
+    ("vgg19", 19), ("resnet18", 18), ("resnet34", 34), ("resnet50", 50), ("resnet152", 152),
+    ("resnet110", 110), ("preact_resnet164", 164), ("densenet121", 121), ("densenet201", 201),
+    ("googlenet", 22), ("inception_v3", 48), ("xception", 71), ("mobilenet_v1", 28),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "depth"), NAMED_DEPTHS)
+def test_depth_counts_like_the_papers(name, depth):
+    _needs(name)
+    assert summary(name).depth == depth
