@@ -8,6 +8,7 @@ from convzoo.models import (
     efficientnet,  # noqa: F401
     googlenet,  # noqa: F401
     inception,  # noqa: F401
+    inception_v4,  # noqa: F401
     lenet,  # noqa: F401
     mobilenet,  # noqa: F401
     nin,  # noqa: F401
