@@ -7,7 +7,13 @@ import torch
 
 import convzoo
 from convzoo.models.base import FeatureExtractor
-from convzoo.models.unet import EncoderUNet, UNet, UNetConfig, unet_output_size
+from convzoo.models.unet import (
+    EncoderUNet,
+    UNet,
+    UNetConfig,
+    nearest_accepted_size,
+    unet_output_size,
+)
 
 # Fig. 1 counted layer by layer (the paper prints no total): 1 input channel, 2 classes.
 UNET_PARAMS = 31_030_658
@@ -44,6 +50,8 @@ def test_output_size_rule():
     assert unet_output_size(512, padding="same") == 512
     assert unet_output_size(8, padding="same") is None
     assert unet_output_size(100, padding="same") is None
+    assert nearest_accepted_size(570) == 572 and nearest_accepted_size(100) == 188
+    assert nearest_accepted_size(100, padding="same") == 96
 
 
 @pytest.mark.parametrize("size", [(16, 16), (64, 96), (512, 512)])
@@ -58,7 +66,7 @@ def test_padded_output_has_the_input_size(size):
     ("name", "shape", "message"),
     [
         ("unet", (1, 1, 570, 572), r"H, W = 188 \+ 16k .*nearest accepted size to 570: 572"),
-        ("unet", (1, 1, 100, 100), r"H, W = 188 \+ 16k"),  # too small
+        ("unet", (1, 1, 100, 100), r"H, W = 188 \+ 16k .*size to 100: 188"),  # too small
         ("unet", (1, 3, 572, 572), r"\(N, 1, H, W\) .*got \(1, 3, 572, 572\)"),  # channels
         ("unet", (1, 572, 572), r"\(N, 1, H, W\) .*got \(1, 572, 572\)"),  # rank
         ("unet_padded", (1, 1, 100, 96), r"multiples of 16 .*nearest accepted size to 100: 96"),

@@ -34,10 +34,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
-from convzoo.models.base import ConvNet, FeatureExtractor, FeatureInfo, new_output_layer
+from convzoo.models.base import (
+    ConvNet,
+    FeatureExtractor,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    new_output_layer,
+)
 from convzoo.registry import ModelCard, register
 
-__all__ = ["EncoderUNet", "UNet", "UNetConfig", "unet_output_size"]
+__all__ = ["EncoderUNet", "UNet", "UNetConfig", "nearest_accepted_size", "unet_output_size"]
 
 
 @dataclass(frozen=True)
@@ -82,17 +88,14 @@ def unet_output_size(size: int, *, depth: int = 4, padding: str = "valid") -> in
     return size if size > 0 else None
 
 
-def _accepted_sizes_near(size: int, *, depth: int, padding: str) -> list[int]:
-    step = 2**depth
-    candidates = range(max(1, size - step), size + step + 1)
-    near = [s for s in candidates if unet_output_size(s, depth=depth, padding=padding)]
-    if near:
-        return [min(near, key=lambda s: (abs(s - size), s))]
-    return [
-        next(
-            s for s in range(size, 100 * step) if unet_output_size(s, depth=depth, padding=padding)
-        )
-    ]
+def nearest_accepted_size(size: int, *, depth: int = 4, padding: str = "valid") -> int:
+    """The accepted input side closest to `size` (the smaller one on a tie)."""
+    accepted = (
+        s
+        for s in range(1, 2 * size + 2**depth * 32)
+        if unet_output_size(s, depth=depth, padding=padding)
+    )
+    return min(accepted, key=lambda s: (abs(s - size), s))
 
 
 class DoubleConv(nn.Sequential):
@@ -137,7 +140,7 @@ class UNet(ConvNet):
         batch_norm: bool = False,
     ) -> None:
         depth = config.depth
-        smallest = _accepted_sizes_near(1, depth=depth, padding=config.padding)[0]
+        smallest = nearest_accepted_size(1, depth=depth, padding=config.padding)
         super().__init__(
             in_channels=in_channels,
             num_classes=num_classes,
@@ -187,15 +190,16 @@ class UNet(ConvNet):
         return f"(N, {self.in_channels}, H, W) with H, W {rule}"
 
     def check_input(self, x: Tensor) -> None:
-        super().check_input(x)  # rank, channels, smallest size
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            super().check_input(x)  # raises: wrong rank or channels
+        depth, padding = self.config.depth, self.config.padding
         for side in x.shape[-2:]:
-            if unet_output_size(side, depth=self.config.depth, padding=self.config.padding):
-                continue
-            near = _accepted_sizes_near(side, depth=self.config.depth, padding=self.config.padding)
-            raise ValueError(
-                f"{self.display_name} expects input {self.expected_input()}, got "
-                f"{tuple(x.shape)} (nearest accepted size to {side}: {near[0]})"
-            )
+            if unet_output_size(side, depth=depth, padding=padding) is None:
+                near = nearest_accepted_size(side, depth=depth, padding=padding)
+                raise ValueError(
+                    f"{self.display_name} expects input {self.expected_input()}, got "
+                    f"{tuple(x.shape)} (nearest accepted size to {side}: {near})"
+                )
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The expanding path's last map: (N, 64, H_out, W_out)."""
@@ -287,6 +291,9 @@ class EncoderUNet(nn.Module):
             width = out
         self.head = nn.Sequential()
         self.head.fc = nn.Conv2d(width, num_classes, 1)
+        if self.head.fc.weight.device.type != "meta":
+            init_weights_like_torchvision(self.decoder)
+            init_weights_like_torchvision(self.head)
 
     def forward_features(self, x: Tensor) -> Tensor:
         features = self.encoder(x)  # checks the input
