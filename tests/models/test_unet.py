@@ -114,6 +114,10 @@ def test_contract_surface_and_features():
     ]  # fmt: skip
     model.reset_classifier(4)
     assert model.head.fc.out_channels == 4 and model.num_classes == 4
+    with torch.device("meta"):  # the common batch-norm variant: BN after every 3x3 conv
+        bn = convzoo.create_model("unet_padded", batch_norm=True)
+        assert bn(torch.empty(1, 1, 64, 64)).shape == (1, 2, 64, 64)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in bn.modules()) == 18
 
 
 ENCODERS = ["vgg11", "regnetx_200mf", "resnet34", "mobilenet_v2", "efficientnet_b0"]

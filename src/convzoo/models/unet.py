@@ -162,6 +162,7 @@ class UNet(ConvNet):
                     DoubleConv(widths[level - 1], widths[level], padding=pad, norm=norm),
                 ),
             )
+            # nominal stride: with valid convs each level's map is also a few pixels smaller
             self.feature_info.append(FeatureInfo(f"down{level}", widths[level], 2**level))
         self.dropout = nn.Dropout(dropout)
         self.decoder = nn.Sequential()
