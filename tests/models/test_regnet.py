@@ -80,8 +80,8 @@ def test_width_rule_reproduces_the_appendix_rows():
 
 def test_half_way_widths_round_to_even_in_the_paper_and_up_in_torchvision():
     assert quantize(392, 16) == 384 and make_divisible(392, 16) == 400
-    assert [s.width for s in REGNETX_400MF.stages("torchvision")] == [32, 64, 160, 400]
-    assert [s.width for s in REGNETY_800MF.stages("torchvision")] == [64, 144, 320, 784]
+    assert [s.width for s in REGNETX_400MF.config("torchvision").stages] == [32, 64, 160, 400]
+    assert [s.width for s in REGNETY_800MF.config("torchvision").stages] == [64, 144, 320, 784]
 
 
 @pytest.mark.parametrize(

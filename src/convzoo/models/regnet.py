@@ -20,11 +20,9 @@ stage. `regnet_stages` implements the rule; `RegNetParams` rows carry the
 the per-stage depths and widths they give, and the params/flops printed there
 (the paper's "flops" are multiply-adds).
 
-Deviations: none for the registered networks. ``rounding="torchvision"`` builds
-torchvision's variant of the rule, which rounds a bottleneck width that is
-half-way between two multiples of the group width up (392 -> 400 in
-RegNetX-400MF's last stage) where the paper's code rounds halves to even
-(392 -> 384).
+Deviations: none. ``rounding="torchvision"`` builds torchvision's variant, which
+rounds a width half-way between two multiples of the group width up (392 -> 400
+in RegNetX-400MF's last stage) where the paper's code rounds to even (-> 384).
 """
 
 from __future__ import annotations
@@ -156,7 +154,7 @@ class RegNetParams:
     bottleneck_ratio: float = 1.0
 
     def __post_init__(self) -> None:
-        stages = self.stages("paper")
+        stages = self.config("paper").stages
         got = (tuple(s.depth for s in stages), tuple(s.width for s in stages))
         if got != (self.stage_depths, self.stage_widths):
             raise ValueError(
@@ -164,19 +162,13 @@ class RegNetParams:
                 f"{self.stage_depths}, {self.stage_widths}"
             )
 
-    def stages(self, rounding: str = "paper") -> tuple[AnyNetStage, ...]:
-        return regnet_stages(
-            depth=self.depth,
-            w0=self.w0,
-            wa=self.wa,
-            wm=self.wm,
-            group_width=self.group_width,
-            bottleneck_ratio=self.bottleneck_ratio,
-            rounding=rounding,
-        )
-
     def config(self, rounding: str = "paper") -> AnyNetConfig:
-        return AnyNetConfig(stages=self.stages(rounding), se_ratio=self.se_ratio)
+        """The AnyNet these parameters describe (stages from `regnet_stages`)."""
+        stages = regnet_stages(
+            depth=self.depth, w0=self.w0, wa=self.wa, wm=self.wm, group_width=self.group_width,
+            bottleneck_ratio=self.bottleneck_ratio, rounding=rounding,
+        )  # fmt: skip
+        return AnyNetConfig(stages=stages, se_ratio=self.se_ratio)
 
 
 # Appendix, top RegNetX models (b = 1, no SE): d, w0, wa, wm, g and the stages they give.
