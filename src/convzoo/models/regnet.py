@@ -293,8 +293,7 @@ class AnyNet(ConvNet):
             self.stages.add_module(f"stage{index}", stage)
             self.feature_info.append(FeatureInfo(f"stage{index}", channels, stride))
         self.head = ClassifierHead(channels, num_classes, dropout=dropout)
-        if self.head.fc.weight.device.type != "meta":  # shapes only: nothing to initialise
-            init_weights_like_torchvision(self)
+        init_weights_like_torchvision(self)
 
 
 TIMM_RULES = (

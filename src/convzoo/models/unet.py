@@ -292,9 +292,8 @@ class EncoderUNet(nn.Module):
             width = out
         self.head = nn.Sequential()
         self.head.fc = nn.Conv2d(width, num_classes, 1)
-        if self.head.fc.weight.device.type != "meta":
-            init_weights_like_torchvision(self.decoder)
-            init_weights_like_torchvision(self.head)
+        init_weights_like_torchvision(self.decoder)
+        init_weights_like_torchvision(self.head)
 
     def forward_features(self, x: Tensor) -> Tensor:
         features = self.encoder(x)  # checks the input
