@@ -13,9 +13,11 @@ from convzoo.models import (
     mobilenet,  # noqa: F401
     nin,  # noqa: F401
     preact_resnet,  # noqa: F401
+    regnet,  # noqa: F401
     resnet,  # noqa: F401
     resnext,  # noqa: F401
     senet,  # noqa: F401
+    unet,  # noqa: F401
     vgg,  # noqa: F401
     wide_resnet,  # noqa: F401
     xception,  # noqa: F401
