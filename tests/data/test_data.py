@@ -174,7 +174,7 @@ def test_cifar_pickles_checksums_and_corruption(tmp_path, monkeypatch):
     assert data.train.images.shape == (50, 3, 32, 32) and len(data.test) == 10
     assert data.classes[3] == "c3" and data.flip and data.crop_padding == 4
     (base / "data_batch_3").write_bytes((base / "data_batch_3").read_bytes()[:-7])
-    with pytest.raises(CorruptFileError, match="data_batch_3.*MD5"):
+    with pytest.raises(CorruptFileError, match=r"data_batch_3.*MD5"):
         load_dataset("cifar10", data_dir=tmp_path, download=False)
 
 
@@ -195,11 +195,11 @@ def test_image_folder_and_unreadable_image(tmp_path):
     split = data.train.resized((16, 16))
     batches = Batches(split, batch_size=4, mean=data.mean, std=data.std, shuffle=True,
                       augment=Augment(2, True), num_workers=0)  # fmt: skip
-    images, labels = next(batches.epoch(0))
+    images, _ = next(batches.epoch(0))
     assert images.shape == (4, 3, 16, 16) and images.dtype == torch.float32
     bad = tmp_path / "pets" / "train" / "dog" / "0.png"
     bad.write_bytes(b"not a png at all")
-    with pytest.raises(ValueError, match="0.png"):
+    with pytest.raises(ValueError, match=r"0\.png"):
         list(Batches(split, batch_size=12, mean=data.mean, std=data.std, shuffle=False).epoch(0))
 
 
@@ -231,7 +231,7 @@ def test_batch_augmentation_and_shards_match_one_process():
 def test_validation_split_is_seeded_and_disjoint():
     split = TensorSplit(torch.zeros(100, 1, 2, 2, dtype=torch.uint8), torch.arange(100))
     train, val = split_validation(split, 0.2, seed=0)
-    again, val2 = split_validation(split, 0.2, seed=0)
+    _, val2 = split_validation(split, 0.2, seed=0)
     assert len(val) == 20 and torch.equal(val.labels, val2.labels)
     assert not set(train.labels.tolist()) & set(val.labels.tolist())
     assert not torch.equal(split_validation(split, 0.2, seed=1)[1].labels, val.labels)

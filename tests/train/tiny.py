@@ -44,8 +44,11 @@ class TinyNet(ConvNet):
         self.head.add_module("flatten", nn.Flatten())
         self.head.add_module("dropout", nn.Dropout(dropout))
         self.head.add_module("fc", nn.Linear(16, num_classes))
-        self.aux_head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)) \
-            if aux else None  # fmt: skip
+        self.aux_head = None
+        if aux:  # an auxiliary classifier on the stem's features
+            self.aux_head = nn.Sequential(
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)
+            )
         self.feature_info = [FeatureInfo("stem", 8, 1), FeatureInfo("stage1", 16, 2)]
         self.nan_after = nan_after
         self.calls = 0
