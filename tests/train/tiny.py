@@ -6,6 +6,7 @@ torchrun tests can train them:  python tests/train/tiny.py train tiny_net ...
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import torch
@@ -29,12 +30,15 @@ class TinyNet(ConvNet):
         aux: bool = False,
         dropout: float = 0.0,
         nan_after: int | None = None,
+        interrupt_after: int | None = None,
+        fixed_input_size: bool = False,
     ) -> None:
         super().__init__(
             in_channels=in_channels,
             num_classes=num_classes,
             default_input_size=(16, 16),
             min_input_size=4,
+            fixed_input_size=fixed_input_size,
         )
         self.stem = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU())
         self.stages = nn.Sequential()
@@ -51,6 +55,7 @@ class TinyNet(ConvNet):
             )
         self.feature_info = [FeatureInfo("stem", 8, 1), FeatureInfo("stage1", 16, 2)]
         self.nan_after = nan_after
+        self.interrupt_after = interrupt_after  # simulates Ctrl-C during a training step
         self.calls = 0
 
     def forward(self, x: Tensor) -> Tensor | AuxOutput:
@@ -59,6 +64,9 @@ class TinyNet(ConvNet):
         logits = self.head(self.stages(stem))
         if self.training:
             self.calls += 1
+            if self.interrupt_after is not None and self.calls > self.interrupt_after:
+                signal.raise_signal(signal.SIGINT)  # as if Ctrl-C was pressed now
+                self.interrupt_after = None
             if self.nan_after is not None and self.calls > self.nan_after:
                 logits = logits * torch.tensor(float("nan"))
             if self.aux_head is not None:

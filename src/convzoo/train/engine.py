@@ -152,10 +152,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def set_deterministic(on: bool) -> None:
+def set_deterministic(on: bool, *, compiling: bool = False) -> None:
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(on)
+    if compiling:
+        torch.use_deterministic_algorithms(on)
+    elif torch.are_deterministic_algorithms_enabled() != on:
+        # The public setter also configures Inductor, and importing Inductor costs many
+        # seconds; without --compile the ATen flag it sets is all that matters.
+        torch._C._set_deterministic_algorithms(on)
     torch.backends.cudnn.deterministic = on
     torch.backends.cudnn.benchmark = not on
 
@@ -163,7 +168,7 @@ def set_deterministic(on: bool) -> None:
 def rng_state() -> dict[str, Any]:
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state()[1].copy(),
+        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
         "numpy_pos": int(np.random.get_state()[2]),
         "python": repr(random.getstate()),
     }
@@ -176,7 +181,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
     import ast
 
     torch.set_rng_state(state["torch"])
-    np.random.set_state(("MT19937", np.asarray(state["numpy"]), state["numpy_pos"], 0, 0.0))
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"]))
     random.setstate(ast.literal_eval(state["python"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -259,7 +264,7 @@ class Trainer:
         self.device = self.dist.device
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        set_deterministic(cfg.deterministic)
+        set_deterministic(cfg.deterministic, compiling=cfg.compile)
         self.console = _console()
         self.run_dir = Path(resume_from or cfg.out or default_run_dir(cfg))
         if self.dist.enabled:  # every rank writes to the directory rank 0 chose
@@ -363,6 +368,7 @@ class Trainer:
         self.best_acc = -1.0
         self.best_epoch = 0
         self.elapsed = 0.0  # training seconds of earlier sessions
+        self.stop_requested = False
         seed_everything(cfg.seed + self.dist.rank)  # dropout etc. differ per rank
         if resume_from is not None:
             self._restore(load_checkpoint(self.run_dir / "last.pt"))
@@ -443,7 +449,27 @@ class Trainer:
             save_checkpoint(self.run_dir / f"{kind}.pt", ckpt)
 
     # -- loop ---------------------------------------------------------------
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        if self.stop_requested:  # a second Ctrl-C: stop right now
+            raise KeyboardInterrupt
+        self.stop_requested = True
+
     def fit(self) -> RunResult:
+        """Train to the end; Ctrl-C (or SIGTERM) finishes the current step, saves, returns."""
+        import signal
+        import threading
+
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._request_stop)
+        try:
+            return self._fit()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    def _fit(self) -> RunResult:
         cfg, main = self.cfg, self.dist.is_main
         self.session_start = time.perf_counter()
         if main:
@@ -504,7 +530,7 @@ class Trainer:
                 ):
                     output = fmodel(images)
                 loss, logits = compute_loss(output, labels, self.criterion, model)
-                self._check_finite(loss)
+                stop = self._check_finite_and_stop(loss)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
@@ -526,6 +552,8 @@ class Trainer:
                     acc=100 * self.sums[1] / self.sums[2],
                     ips=seen / (time.perf_counter() - start_time),
                 )
+                if stop:  # at a step boundary, so the saved state is consistent
+                    raise KeyboardInterrupt
                 if (
                     cfg.checkpoint_every
                     and self.step % cfg.checkpoint_every == 0
@@ -535,11 +563,12 @@ class Trainer:
         epoch_time = time.perf_counter() - start_time
         self._end_epoch(epoch_time, (self.step - start_step) * cfg.batch_size)
 
-    def _check_finite(self, loss: Tensor) -> None:
-        bad = 0.0 if torch.isfinite(loss).item() else 1.0
-        if self.dist.enabled:  # every rank stops together
-            bad = self.dist.sum([bad])[0]
-        if bad:
+    def _check_finite_and_stop(self, loss: Tensor) -> bool:
+        """Raise on a NaN/inf loss; True when a stop was requested (on any rank)."""
+        flags = [0.0 if torch.isfinite(loss).item() else 1.0, float(self.stop_requested)]
+        if self.dist.enabled:  # every rank stops at the same step
+            flags = self.dist.sum(flags)
+        if flags[0]:
             step = self.epoch * self.steps_per_epoch + self.step + 1
             last = self.run_dir / "last.pt"
             kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
@@ -548,6 +577,7 @@ class Trainer:
                 f"{self.step + 1}); stopped before applying it, {kept}. "
                 "Try a lower --lr, --grad-clip, or --precision fp32."
             )
+        return bool(flags[1])
 
     def _end_epoch(self, epoch_time: float, images_seen: int) -> None:
         loss_sum, correct, n = self.dist.sum(self.sums)
@@ -592,14 +622,8 @@ class Trainer:
         return f"{self.cfg.model} on {self.data.name}"
 
     def _interrupted(self) -> RunResult:
-        if self.dist.enabled:  # a collective save could hang when ranks stop at different steps
-            if self.dist.is_main:
-                self.console.print(
-                    f"\ninterrupted; resume with --resume {self.run_dir} "
-                    "(from the last epoch-end or periodic checkpoint)"
-                )
-        else:
-            self.save("last")
+        self.save("last")
+        if self.dist.is_main:
             self.console.print(
                 f"\ninterrupted at epoch {self.epoch + 1}, step {self.step}; saved "
                 f"{self.run_dir / 'last.pt'}. Resume with: convzoo train --resume {self.run_dir}"
