@@ -25,9 +25,11 @@ ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "OMP_NUM
 RUN = {"model": "tiny_net", "dataset": "synthetic:train=1536", "epochs": 3, "batch_size": 16,
        "checkpoint_every": 7, "deterministic": True, "ema_decay": 0.9, "threads": 1,
        "model_kwargs": {"dropout": 0.3}, "progress": False, "tensorboard": False}  # fmt: skip
-CLI = ["train", "tiny_net", "--dataset", "synthetic:train=1536", "--epochs", "3",
-       "--batch-size", "16", "--checkpoint-every", "7", "--deterministic", "--ema", "0.9",
-       "--threads", "1", "--model-arg", "dropout=0.3", "--no-progress", "--no-tensorboard"]  # fmt: skip
+CLI = [
+    *("train", "tiny_net", "--dataset", "synthetic:train=1536", "--epochs", "3"),
+    *("--batch-size", "16", "--checkpoint-every", "7", "--deterministic", "--ema", "0.9"),
+    *("--threads", "1", "--model-arg", "dropout=0.3", "--no-progress", "--no-tensorboard"),
+]
 
 
 def metrics(run: Path) -> list[dict]:
@@ -97,8 +99,10 @@ def test_ctrl_c_saves_then_resume_is_exact(tmp_path, reference, capsys):
 
 
 def test_two_process_ddp_matches_one_process(tmp_path):
-    settings = ["--dataset", "synthetic", "--epochs", "2", "--batch-size", "32",
-                "--deterministic", "--threads", "1", "--no-progress", "--no-tensorboard"]  # fmt: skip
+    settings = [
+        *("--dataset", "synthetic", "--epochs", "2", "--batch-size", "32", "--deterministic"),
+        *("--threads", "1", "--no-progress", "--no-tensorboard"),
+    ]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            SCRIPT, "train", "tiny_net", *settings, "--out", str(tmp_path / "ddp")]  # fmt: skip
     done = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300)
