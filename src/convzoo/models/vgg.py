@@ -23,7 +23,7 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead
-from convzoo.models.base import ConvNet, FeatureInfo
+from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
 __all__ = ["VGG", "VGGStage"]
@@ -115,19 +115,7 @@ class VGG(ConvNet):
         self.head = FullyConnectedHead(
             channels * 7 * 7, num_classes, dropout=dropout, pool_size=(7, 7)
         )  # (N, 512, 7, 7) -> 25088 features
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights_like_torchvision(self)
 
 
 def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
