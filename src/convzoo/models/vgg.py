@@ -23,6 +23,7 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead
+from convzoo.blocks.norm import response_norm
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
@@ -107,7 +108,7 @@ class VGG(ConvNet):
                 # the paper's convs keep their bias even with batch norm (as torchvision does)
                 layers.append(ConvNormAct(channels, row.width, kernel, norm=norm, bias=True))
                 if row.lrn and len(layers) == 1:
-                    layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
+                    layers.append(response_norm())  # as in Krizhevsky et al. 2012
                 channels = row.width
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves H, W
             self.stages.add_module(f"conv{index}", nn.Sequential(*layers))
