@@ -711,7 +711,7 @@ def _progress(console, *, enabled: bool):
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not enabled,
+        disable=not (enabled and console.is_terminal),
     )
 
 
