@@ -16,6 +16,7 @@ import torch
 from convzoo.train.checkpoint import load_checkpoint
 from convzoo.train.engine import TrainConfig, resume, train
 from convzoo.train.metrics import TIMING_KEYS
+from tests.train.tiny import register_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(Path(__file__).with_name("tiny.py"))
@@ -49,11 +50,12 @@ def wait_for_mid_epoch_checkpoint(proc, last: Path, min_epoch: int) -> dict:
     raise AssertionError("no mid-epoch checkpoint appeared")
 
 
-@pytest.fixture
-def reference(tmp_path):
-    """The uninterrupted run."""
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run (shared by the tests that compare against it)."""
+    register_tiny()
     torch.set_num_threads(1)
-    result = train(TrainConfig(**RUN, out=str(tmp_path / "reference")))
+    result = train(TrainConfig(**RUN, out=str(tmp_path_factory.mktemp("reference"))))
     return result.run_dir
 
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from convzoo import registry
 from convzoo.models.base import AuxOutput, ConvNet, FeatureInfo
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    width: int = 8  # channels of the stem; the stage has twice as many
 
 
 class TinyNet(ConvNet):
@@ -24,6 +30,7 @@ class TinyNet(ConvNet):
 
     def __init__(
         self,
+        config: TinyConfig = TinyConfig(),
         *,
         in_channels: int = 3,
         num_classes: int = 4,
@@ -40,20 +47,21 @@ class TinyNet(ConvNet):
             min_input_size=4,
             fixed_input_size=fixed_input_size,
         )
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU())
+        w = config.width
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU())
         self.stages = nn.Sequential()
-        self.stages.add_module("stage1", nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU()))
+        self.stages.add_module("stage1", nn.Sequential(nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ReLU()))
         self.head = nn.Sequential()
         self.head.add_module("pool", nn.AdaptiveAvgPool2d(1))
         self.head.add_module("flatten", nn.Flatten())
         self.head.add_module("dropout", nn.Dropout(dropout))
-        self.head.add_module("fc", nn.Linear(16, num_classes))
+        self.head.add_module("fc", nn.Linear(2 * w, num_classes))
         self.aux_head = None
         if aux:  # an auxiliary classifier on the stem's features
             self.aux_head = nn.Sequential(
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w, num_classes)
             )
-        self.feature_info = [FeatureInfo("stem", 8, 1), FeatureInfo("stage1", 16, 2)]
+        self.feature_info = [FeatureInfo("stem", w, 1), FeatureInfo("stage1", 2 * w, 2)]
         self.nan_after = nan_after
         self.interrupt_after = interrupt_after  # simulates Ctrl-C during a training step
         self.calls = 0
@@ -90,7 +98,7 @@ CARD = registry.ModelCard(
 
 
 def tiny_net(**overrides) -> TinyNet:
-    return TinyNet(**overrides)
+    return TinyNet(TinyConfig(), **overrides)
 
 
 def register_tiny() -> None:
