@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--data-dir", help="look for dataset files here first (also: $CONVZOO_DATA)")
     a("--no-download", action="store_true", help="never download; fail if files are missing")
     a("--epochs", type=int, default=d.epochs)
-    a("--batch-size", type=int, default=d.batch_size, help="global batch (all processes)")
+    a("--batch-size", type=int, help="global batch, all processes (default 128; digits 32)")
     a("--optimizer", choices=("sgd", "adamw"), default=d.optimizer)
     a("--lr", type=float, help="peak learning rate (default 0.1 sgd, 1e-3 adamw)")
     a("--momentum", type=float, default=d.momentum)

@@ -65,7 +65,7 @@ class TrainConfig:
     model: str
     dataset: str = "digits"
     epochs: int = 10
-    batch_size: int = 128  # global: split over the processes of a distributed run
+    batch_size: int | None = None  # global (all processes); default: the dataset's (128, digits 32)
     optimizer: str = "sgd"  # sgd | adamw
     lr: float | None = None  # default: 0.1 (sgd) / 1e-3 (adamw), for batch 128
     momentum: float = 0.9
@@ -109,7 +109,7 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.epochs < 1 or self.batch_size < 1:
+        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
@@ -274,6 +274,10 @@ class Trainer:
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         self.data = data
         train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
+        # defaults become explicit values, so config.json says exactly what ran
+        cfg.batch_size = cfg.batch_size or data.batch_size
+        cfg.lr, cfg.weight_decay = cfg.resolved_lr, cfg.resolved_weight_decay
+        cfg.warmup_epochs = cfg.resolved_warmup
 
         # model: identical initial weights on every rank
         seed_everything(cfg.seed)
