@@ -100,27 +100,44 @@ def test_ctrl_c_saves_then_resume_is_exact(tmp_path, reference, capsys):
     assert metrics(run) == metrics(reference)
 
 
-def test_two_process_ddp_matches_one_process(tmp_path):
+def test_two_process_ddp_resumes_and_matches_one_process(tmp_path):
+    """2 gloo processes, stopped by Ctrl-C mid-epoch and restarted with --resume, end with
+    identical weights on both ranks that match one process with the same global batch."""
     settings = [
         *("--dataset", "synthetic", "--epochs", "2", "--batch-size", "32", "--deterministic"),
         *("--threads", "1", "--no-progress", "--no-tensorboard"),
     ]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           SCRIPT, "train", "tiny_net", *settings, "--out", str(tmp_path / "ddp")]  # fmt: skip
-    done = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc-per-node", "2", SCRIPT]  # fmt: skip
+    run = tmp_path / "ddp"
+    first = subprocess.run(
+        [*torchrun, "train", "tiny_net", *settings, "--model-arg", "interrupt_after=9",
+         "--out", str(run)],
+        env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert first.returncode != 0 and "interrupted at epoch 2, step 3" in first.stdout, first.stderr
+    config = json.loads((run / "config.json").read_text())
+    config["model_kwargs"].pop("interrupt_after")  # restart the same network without the trap
+    config["train"]["model_kwargs"].pop("interrupt_after")
+    (run / "config.json").write_text(json.dumps(config))
+    resume_cmd = [*torchrun, "train", "--resume", str(run), "--threads", "1"]
+    again = subprocess.run(
+        resume_cmd, env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming at epoch 2, step 3" in again.stdout
     torch.set_num_threads(1)
     single = train(TrainConfig(model="tiny_net", dataset="synthetic", epochs=2, batch_size=32,
                                deterministic=True, progress=False, tensorboard=False,
                                out=str(tmp_path / "single")))  # fmt: skip
-    ddp_summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    ddp_summary = json.loads((run / "summary.json").read_text())
     assert ddp_summary["world_size"] == 2
     assert ddp_summary["rank_weight_max_abs_diff"] == 0.0  # both ranks hold identical weights
     want = load_checkpoint(single.run_dir / "last.pt")["model"]
-    got = load_checkpoint(tmp_path / "ddp" / "last.pt")["model"]
+    got = load_checkpoint(run / "last.pt")["model"]
     for name, tensor in want.items():
         torch.testing.assert_close(got[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
-    ddp_m, one_m = metrics(tmp_path / "ddp"), metrics(single.run_dir)
+    ddp_m, one_m = metrics(run), metrics(single.run_dir)
     for a, b in zip(ddp_m, one_m, strict=True):
         assert a.keys() == b.keys()
         for key in a:

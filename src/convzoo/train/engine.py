@@ -358,8 +358,12 @@ class Trainer:
 
         self.forward_model: nn.Module = model
         if self.dist.enabled:
+            import warnings
+
             from torch.nn.parallel import DistributedDataParallel
 
+            # size-1 dimensions (1-channel inputs) make stride layouts differ harmlessly
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view")
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward_model = DistributedDataParallel(model, device_ids=ids)
         if cfg.compile:
