@@ -107,3 +107,24 @@ def test_fixed_size_model_gets_a_clear_input_size_error(tmp_path):
                       out=str(tmp_path / "r"), **FAST)  # fmt: skip
     with pytest.raises(ValueError, match=r"only accepts 16x16 inputs, got --input-size 12"):
         train(cfg)
+
+
+def test_image_folder_trains_at_the_model_size(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 20), ("test", 4)):
+        for label, cls in enumerate(("dark", "light")):
+            folder = tmp_path / "pics" / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = rng.integers(0, 100, (20, 24, 3)) + 150 * label
+                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+    cfg = TrainConfig(model="tiny_net", dataset=f"folder:{tmp_path / 'pics'}", epochs=1,
+                      batch_size=8, num_workers=0, progress=False, tensorboard=False,
+                      out=str(tmp_path / "run"))  # fmt: skip
+    summary = train(cfg).summary
+    assert summary["input_size"] == [16, 16] and summary["test_images"] == 8
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["classes"] == ["dark", "light"] and config["augment"]["flip"] is True
