@@ -12,9 +12,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import info, list_models
+from convzoo.cli import eval as eval_cmd
+from convzoo.cli import info, list_models, train
 
-COMMANDS: tuple[ModuleType, ...] = (list_models, info)
+COMMANDS: tuple[ModuleType, ...] = (list_models, info, train, eval_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
