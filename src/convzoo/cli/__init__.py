@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import compare, conv_cost, diagram, info, list_models, receptive_field
+from convzoo.cli import compare, conv_cost, diagram, info, list_models, receptive_field, train
+from convzoo.cli import eval as eval_cmd
 
 COMMANDS: tuple[ModuleType, ...] = (
     list_models,
@@ -21,6 +22,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     diagram,
     receptive_field,
     conv_cost,
+    train,
+    eval_cmd,
 )
 
 
