@@ -12,17 +12,21 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from convzoo.analysis.summary import summary
-from convzoo.registry import create_model, list_families, list_models
+from convzoo.analysis.summary import _meta_model, summary
+from convzoo.registry import list_families, list_models
 
 
 def _smallest_per_family() -> list[str]:
+    """The model with the fewest modules (then parameters) of every family: cheap to trace."""
     picks = []
     for family in list_families():
         sizes = {}
         for name in list_models(family=family):
-            with torch.device("meta"):
-                sizes[name] = sum(p.numel() for p in create_model(name).parameters())
+            model = _meta_model(name)  # meta device, initialisation skipped
+            sizes[name] = (
+                sum(1 for _ in model.modules()),
+                sum(p.numel() for p in model.parameters()),
+            )
         picks.append(min(sizes, key=lambda n: (sizes[n], n)))
     return picks
 
@@ -32,8 +36,7 @@ MODELS = _smallest_per_family()
 
 @pytest.mark.parametrize("name", MODELS)
 def test_macs_match_torch_flop_counter(name):
-    with torch.device("meta"):
-        model = create_model(name).eval()
+    model = _meta_model(name).eval()
     result = summary(model)
     x = torch.empty((1, *result.input_size), device="meta")
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -57,3 +60,19 @@ def test_unknown_ops_are_reported_not_zero():
 
     result = summary(Odd())
     assert any("cumsum" in op for op in result.uncounted)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_family_has_a_connected_diagram(name):
+    from convzoo.analysis.diagram import block_graph
+
+    graph = block_graph(name)
+    assert all(a in graph.boxes and b in graph.boxes for a, b in graph.edges)
+    reached, frontier = {"input"}, ["input"]
+    while frontier:
+        box = frontier.pop()
+        for a, b in graph.edges:
+            if a == box and b not in reached:
+                reached.add(b)
+                frontier.append(b)
+    assert "output" in reached
