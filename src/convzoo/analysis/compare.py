@@ -127,7 +127,7 @@ def compare(names: Sequence[str], *, cache_dir: str | Path | None = None) -> lis
 
 def _row(name: str) -> CompareRow:
     card = model_card(name)
-    result = summary(name)
+    result = summary(name, rows=False)
     return CompareRow(
         name=name,
         family=card.family,
