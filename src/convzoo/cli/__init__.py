@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import info, list_models
+from convzoo.cli import export, info, list_models, predict
 
-COMMANDS: tuple[ModuleType, ...] = (list_models, info)
+COMMANDS: tuple[ModuleType, ...] = (list_models, info, predict, export)
 
 
 def build_parser() -> argparse.ArgumentParser:
