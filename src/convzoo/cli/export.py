@@ -32,11 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})"
     )
     parser.add_argument(
-        "--tolerance",
-        type=float,
-        default=1e-4,
-        help="allowed max abs difference, relative to the largest logit (default 1e-4)",
+        "--rtol", type=float, default=1e-4, help="allowed difference per unit of max |logit|"
     )
+    parser.add_argument("--atol", type=float, default=1e-5, help="allowed absolute difference")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -60,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             format=args.format,
             input_size=(in_channels, int(height), int(width)),
             opset=args.opset,
-            tolerance=args.tolerance,
+            rtol=args.rtol,
+            atol=args.atol,
             metadata=metadata,
         )
     except ExportError as exc:
@@ -81,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
         ("exporter", result.exporter),
         ("input", f"(batch, {c}, {h}, {w}), batch axis dynamic"),
         ("verified", f"random inputs, batches {', '.join(map(str, result.batch_sizes))}"),
-        ("max abs diff", f"{result.max_abs_diff:.3g}  (limit {result.limit:.3g})"),
+        (
+            "max abs diff",
+            f"{result.max_abs_diff:.3g}  (limit {result.limit:.3g}; "
+            f"max |logit| {result.max_abs_output:.3g})",
+        ),
         ("time", f"export {result.export_seconds:.1f}s, verify {result.verify_seconds:.1f}s"),
     )
     for key, value in rows:

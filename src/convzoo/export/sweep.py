@@ -39,6 +39,7 @@ class SweepRow:
     input_shape: tuple[int, int, int]
     ok: bool
     max_abs_diff: float | None
+    max_abs_output: float | None  # scale of the logits the difference is measured against
     error: str | None  # why the export failed (first line of the root cause)
     seconds: float
 
@@ -58,9 +59,10 @@ def sweep_one(name: str, fmt: str, folder: str | Path, *, num_classes: int = 10)
     shape = (model.in_channels, *size)
     path = Path(folder) / f"{name}{SUFFIX[fmt]}"
     start = time.perf_counter()
-    error, diff = None, None
+    error, diff, scale = None, None, None
     try:
-        diff = export_model(model, path, format=fmt, input_size=shape).max_abs_diff
+        result = export_model(model, path, format=fmt, input_size=shape)
+        diff, scale = result.max_abs_diff, result.max_abs_output
     except ExportError as exc:
         error = root_cause(exc)
     finally:
@@ -73,6 +75,7 @@ def sweep_one(name: str, fmt: str, folder: str | Path, *, num_classes: int = 10)
         input_shape=shape,
         ok=error is None,
         max_abs_diff=diff,
+        max_abs_output=scale,
         error=error,
         seconds=time.perf_counter() - start,
     )
