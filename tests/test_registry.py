@@ -22,6 +22,7 @@ def test_overrides_are_applied():
     assert model.num_classes == 10
     assert model.stages.conv1[0].conv.in_channels == 1
     assert "dropout" in accepted_overrides("vgg11")
+    assert "config" not in accepted_overrides("vgg11")  # passed positionally by the builder
 
 
 def test_duplicate_registration_raises():

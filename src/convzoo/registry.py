@@ -241,9 +241,9 @@ def accepted_overrides(name: str) -> list[str]:
             raise TypeError(
                 f"builder {name!r} takes **overrides but does not annotate its model class"
             )
-        # The builder passes the config positionally; the rest are keyword overrides.
-        class_names, _ = _keyword_names(cls.__init__, skip_positional=1)
-        names |= {n for n in class_names if n != "self"}
+        # `self` and the config the builder passes positionally are not overrides.
+        class_names, _ = _keyword_names(cls.__init__, skip_positional=2)
+        names |= class_names
     return sorted(names)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["ClassifierHead"]
+__all__ = ["ClassifierHead", "ConvClassifierHead", "FullyConnectedHead"]
 
 
 class ClassifierHead(nn.Module):
@@ -52,3 +52,21 @@ class FullyConnectedHead(nn.Sequential):
             self.add_module(f"drop{index}", nn.Dropout(dropout))
             width = out_features
         self.fc = nn.Linear(width, num_classes)
+
+
+class ConvClassifierHead(nn.Sequential):
+    """The 2013-2014 all-convolutional head: 1x1 conv ``fc`` -> ReLU -> global average pool.
+
+    Network-in-Network and the All-CNN nets produce one confidence map per class
+    with a 1x1 convolution and average each map over space, instead of fully
+    connected layers. Both rectify the class maps before averaging (NiN's released
+    models, All-CNN's Table 1 "1x1 conv. 10 ReLU"). The 1x1 conv is named ``fc``,
+    so ``reset_classifier`` replaces it like any other output layer.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, *, relu: bool = True) -> None:
+        super().__init__()
+        self.fc = nn.Conv2d(in_channels, num_classes, kernel_size=1)
+        self.act = nn.ReLU(inplace=True) if relu else nn.Identity()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)  # (N, classes, 1, 1) -> (N, classes)

@@ -1,3 +1,10 @@
 """One module per family; importing this package registers every network."""
 
-from convzoo.models import vgg  # noqa: F401
+from convzoo.models import (
+    alexnet,  # noqa: F401
+    allconv,  # noqa: F401
+    lenet,  # noqa: F401
+    nin,  # noqa: F401
+    vgg,  # noqa: F401
+    zfnet,  # noqa: F401
+)

@@ -23,7 +23,8 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead
-from convzoo.models.base import ConvNet, FeatureInfo
+from convzoo.blocks.norm import response_norm
+from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
 __all__ = ["VGG", "VGGStage"]
@@ -107,7 +108,7 @@ class VGG(ConvNet):
                 # the paper's convs keep their bias even with batch norm (as torchvision does)
                 layers.append(ConvNormAct(channels, row.width, kernel, norm=norm, bias=True))
                 if row.lrn and len(layers) == 1:
-                    layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
+                    layers.append(response_norm())  # as in Krizhevsky et al. 2012
                 channels = row.width
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves H, W
             self.stages.add_module(f"conv{index}", nn.Sequential(*layers))
@@ -115,19 +116,7 @@ class VGG(ConvNet):
         self.head = FullyConnectedHead(
             channels * 7 * 7, num_classes, dropout=dropout, pool_size=(7, 7)
         )  # (N, 512, 7, 7) -> 25088 features
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights_like_torchvision(self)
 
 
 def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
