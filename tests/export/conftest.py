@@ -17,7 +17,9 @@ TINY = "tiny_deploy_net"
 class TinyDeployNet(ConvNet):
     """conv-BN-ReLU -> strided conv -> GAP -> fc; an auxiliary head on the stem if `aux`."""
 
-    def __init__(self, *, in_channels: int = 3, num_classes: int = 4, aux: bool = False) -> None:
+    def __init__(
+        self, width: int = 8, *, in_channels: int = 3, num_classes: int = 4, aux: bool = False
+    ) -> None:
         super().__init__(
             in_channels=in_channels,
             num_classes=num_classes,
@@ -25,13 +27,13 @@ class TinyDeployNet(ConvNet):
             min_input_size=4,
         )
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()
         )
         self.stages = nn.Sequential()
-        self.stages.add_module("stage1", nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU()))
+        self.stages.add_module("stage1", nn.Sequential(nn.Conv2d(width, 16, 3, 2, 1), nn.ReLU()))
         self.head = ClassifierHead(16, num_classes)
-        self.aux_head = ClassifierHead(8, num_classes) if aux else None
-        self.feature_info = [FeatureInfo("stem", 8, 1), FeatureInfo("stage1", 16, 2)]
+        self.aux_head = ClassifierHead(width, num_classes) if aux else None
+        self.feature_info = [FeatureInfo("stem", width, 1), FeatureInfo("stage1", 16, 2)]
         with torch.no_grad():  # non-trivial running statistics, so eval mode matters
             self.stem[1].running_mean.uniform_(-0.5, 0.5)
             self.stem[1].running_var.uniform_(0.5, 2.0)
@@ -61,7 +63,7 @@ CARD = registry.ModelCard(
 
 
 def tiny_deploy_net(**overrides) -> TinyDeployNet:
-    return TinyDeployNet(**overrides)
+    return TinyDeployNet(8, **overrides)  # the config (width) goes first, as for real families
 
 
 @pytest.fixture

@@ -74,8 +74,25 @@ def test_torchscript_mismatch_is_an_error(tmp_path):
 
 
 def test_onnx_batch_specialisation_is_an_error(tmp_path):
-    with pytest.raises(ExportError, match="ONNX export of BatchDependent failed"):
+    # torch.export specialises the batch to 2 (a warning, not an error); the file then
+    # refuses other batch sizes, which the verification turns into an error
+    with pytest.raises(ExportError, match="onnxruntime failed to run BatchDependent on a batch"):
         export_onnx(BatchDependent(), tmp_path / "bad.onnx", input_size=4)
+
+
+class SumPool(nn.Module):
+    """LeNet-5's sum-pooling: avg_pool2d with divisor_override=1."""
+
+    in_channels = 1
+
+    def forward(self, x):
+        return torch.nn.functional.avg_pool2d(x, 2, divisor_override=1).flatten(1)
+
+
+def test_onnx_mistranslation_is_caught(tmp_path):
+    # torch.onnx (onnxscript's torch_lib) ignores divisor_override: the file averages
+    with pytest.raises(ExportError, match="onnxruntime disagrees with PyTorch for SumPool"):
+        export_onnx(SumPool(), tmp_path / "sum.onnx", input_size=4)
 
 
 def test_input_the_model_rejects_is_its_own_error(model, tmp_path):

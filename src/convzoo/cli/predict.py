@@ -57,5 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if len(failed) < len(results):
         console.print(table)
     for result in failed:
-        errors.print(f"[red]error:[/red] {escape(result.error or '')}", highlight=False)
+        errors.print(
+            f"[red]error:[/red] {escape(result.error or '')}", highlight=False, soft_wrap=True
+        )
     return 1 if failed else 0
