@@ -11,6 +11,9 @@ from torch import nn
 from convzoo.export import ExportError, export_onnx, export_torchscript
 from tests.export.conftest import TinyDeployNet
 
+# torch.jit is deprecated in favour of torch.export; its warning is expected here
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+
 
 @pytest.fixture
 def model():

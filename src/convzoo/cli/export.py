@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rtol", type=float, default=1e-4, help="allowed difference per unit of max |logit|"
     )
-    parser.add_argument("--atol", type=float, default=1e-5, help="allowed absolute difference")
+    parser.add_argument(
+        "--atol", type=float, default=0.0, help="allowed absolute difference on top (default 0)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
