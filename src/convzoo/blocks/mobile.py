@@ -1,4 +1,5 @@
-"""Depthwise separable convolution (used by Xception and MobileNet).
+"""Depthwise separable convolution (Xception, MobileNet v1) and the inverted residual
+(MobileNet v2, EfficientNet's MBConv), with the mobile families' classifier head.
 
 A k x k standard convolution from M to N channels costs ``k*k*M*N`` weights per
 output pixel; splitting it into a depthwise k x k (one filter per channel,
@@ -8,11 +9,13 @@ for 3x3 kernels (Howard et al. 2017, arXiv:1704.04861, section 3.1).
 
 from __future__ import annotations
 
-from torch import nn
+from torch import Tensor, nn
+from torchvision.ops import StochasticDepth
 
+from convzoo.blocks.attention import SqueezeExcite
 from convzoo.blocks.conv import ConvNormAct, LayerFactory
 
-__all__ = ["DepthwiseSeparableConv"]
+__all__ = ["ConvHead", "DepthwiseSeparableConv", "InvertedResidual"]
 
 
 class DepthwiseSeparableConv(nn.Sequential):
@@ -53,3 +56,104 @@ class DepthwiseSeparableConv(nn.Sequential):
         self.pointwise = ConvNormAct(in_channels, out_channels, 1, bias=bias, norm=norm, act=act)
         self.in_channels = in_channels
         self.out_channels = out_channels
+
+
+class InvertedResidual(nn.Module):
+    """MobileNet v2's inverted residual with a linear bottleneck, and EfficientNet's MBConv.
+
+    ``expand`` (1x1 to ``t * in_channels``, left out when t = 1) -> ``depthwise``
+    (k x k, carries the stride) -> ``se`` (optional squeeze-excite) -> ``project``
+    (1x1 back down, *linear*: no activation, because a ReLU on the narrow
+    bottleneck destroys information; Sandler et al. 2018, section 3.2). The
+    shortcut joins the narrow ends, only when the stride is 1 and the widths match.
+
+    MobileNet v2 uses ReLU6 and no SE; EfficientNet's MBConv uses SiLU, an SE whose
+    bottleneck is a quarter of the block's *input* channels, and stochastic depth
+    (`drop_path`: the probability of skipping the residual branch while training).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        kernel_size: int = 3,
+        stride: int = 1,
+        expand_ratio: float = 6,
+        act: LayerFactory = nn.ReLU6,
+        norm: LayerFactory = nn.BatchNorm2d,
+        se_channels: int | None = None,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"InvertedResidual stride must be 1 or 2, got {stride}")
+        if expand_ratio < 1:
+            raise ValueError(f"InvertedResidual expand_ratio must be >= 1, got {expand_ratio}")
+        if not 0.0 <= drop_path < 1.0:
+            raise ValueError(f"drop_path must be in [0, 1), got {drop_path}")
+        hidden = round(in_channels * expand_ratio)
+        self.expand = (
+            ConvNormAct(in_channels, hidden, 1, norm=norm, act=act)
+            if hidden != in_channels
+            else None
+        )
+        self.depthwise = ConvNormAct(
+            hidden, hidden, kernel_size, stride=stride, groups=hidden, norm=norm, act=act
+        )
+        self.se = (
+            SqueezeExcite(hidden, reduced_channels=se_channels, act=act)
+            if se_channels is not None
+            else None
+        )
+        self.project = ConvNormAct(hidden, out_channels, 1, norm=norm, act=None)
+        self.use_residual = stride == 1 and in_channels == out_channels
+        # stochastic depth only makes sense where there is a shortcut to fall back on
+        self.drop_path = (
+            StochasticDepth(drop_path, "row") if self.use_residual and drop_path > 0 else None
+        )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.hidden_channels = hidden
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.expand(x) if self.expand is not None else x  # (N, t*C_in, H, W)
+        out = self.depthwise(out)  # (N, t*C_in, H/s, W/s)
+        if self.se is not None:
+            out = self.se(out)
+        out = self.project(out)  # (N, C_out, H/s, W/s)
+        if not self.use_residual:
+            return out
+        if self.drop_path is not None:
+            out = self.drop_path(out)
+        return out + x
+
+
+class ConvHead(nn.Module):
+    """The mobile families' head: ``conv`` (1x1 to a wide feature) -> pool -> dropout -> ``fc``.
+
+    MobileNet v2's final 1x1 conv to 1280 channels and EfficientNet's stage 9
+    ("Conv1x1 & Pooling & FC") both widen the features *before* pooling, where a
+    1x1 conv is cheap (7x7 positions) and the classifier gets a rich vector.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        num_classes: int,
+        *,
+        dropout: float = 0.0,
+        act: LayerFactory = nn.ReLU6,
+        norm: LayerFactory = nn.BatchNorm2d,
+    ) -> None:
+        super().__init__()
+        self.conv = ConvNormAct(in_channels, hidden_channels, 1, norm=norm, act=act)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(hidden_channels, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.flatten(self.pool(self.conv(x)))  # (N, C, H, W) -> (N, hidden)
+        return self.fc(self.dropout(x))

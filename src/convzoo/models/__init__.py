@@ -3,7 +3,10 @@
 from convzoo.models import (
     alexnet,  # noqa: F401
     allconv,  # noqa: F401
+    convnext,  # noqa: F401
+    efficientnet,  # noqa: F401
     lenet,  # noqa: F401
+    mobilenet,  # noqa: F401
     nin,  # noqa: F401
     vgg,  # noqa: F401
     zfnet,  # noqa: F401
