@@ -29,16 +29,11 @@ class KnownFailure(NamedTuple):
     reason: str
 
 
-EXPORT_KNOWN_FAILURES: dict[tuple[str, str], KnownFailure] = {
-    ("lenet5", "onnx"): KnownFailure(
-        match="onnxruntime disagrees with PyTorch",
-        reason=(
-            "S2/S4 sum-pool with F.avg_pool2d(..., divisor_override=1); torch.onnx's "
-            "avg_pool2d translation (onnxscript torch_lib) ignores divisor_override and "
-            "exports an average, so onnxruntime's logits are off by ~3e-4 at |logit| ~0.03"
-        ),
-    ),
-}
+# (model, format) -> why it fails. Empty today: every registered network exports to
+# both formats. History: ("lenet5", "onnx") failed with "onnxruntime disagrees with
+# PyTorch" (max abs diff 2.8e-4 at max |logit| 0.03) because torch.onnx's avg_pool2d
+# dropped divisor_override, until `convzoo.export.verified._avg_pool2d` translated it.
+EXPORT_KNOWN_FAILURES: dict[tuple[str, str], KnownFailure] = {}
 
 ALL = convzoo.list_models()
 

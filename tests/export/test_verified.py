@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from convzoo.export import ExportError, export_onnx, export_torchscript
+from convzoo.export import ExportError, export_onnx, export_torchscript, verified
 from tests.export.conftest import TinyDeployNet
 
 # torch.jit is deprecated in favour of torch.export; its warning is expected here
@@ -92,8 +92,14 @@ class SumPool(nn.Module):
         return torch.nn.functional.avg_pool2d(x, 2, divisor_override=1).flatten(1)
 
 
-def test_onnx_mistranslation_is_caught(tmp_path):
-    # torch.onnx (onnxscript's torch_lib) ignores divisor_override: the file averages
+def test_sum_pooling_exports_correctly(tmp_path):
+    result = export_onnx(SumPool(), tmp_path / "sum.onnx", input_size=6)
+    assert result.max_abs_diff <= 1e-6 * result.max_abs_output
+
+
+def test_onnx_mistranslation_is_caught(tmp_path, monkeypatch):
+    # without our translation, torch_lib ignores divisor_override: the file averages
+    monkeypatch.setattr(verified, "_onnx_translations", dict)
     with pytest.raises(ExportError, match="onnxruntime disagrees with PyTorch for SumPool"):
         export_onnx(SumPool(), tmp_path / "sum.onnx", input_size=4)
 

@@ -106,7 +106,7 @@ def root_cause(exc: BaseException) -> str:
 
 
 def markdown(rows: Sequence[SweepRow]) -> str:
-    """One line per model: input, then per format the max abs diff or the failure."""
+    """One line per model: input, then per format "ok max-abs-diff (of max |logit|)" or why not."""
     formats = sorted({r.format for r in rows}, key=FORMATS.index)
     by_model: dict[str, dict[str, SweepRow]] = {}
     for row in rows:
@@ -124,7 +124,7 @@ def markdown(rows: Sequence[SweepRow]) -> str:
             if row is None:
                 entries.append("-")
             elif row.ok:
-                entries.append(f"ok, {row.max_abs_diff:.1e}")
+                entries.append(f"ok {row.max_abs_diff:.1e} (of {row.max_abs_output:.1e})")
             else:
                 entries.append(f"**fails**: {row.error}")
         lines.append(f"| {name} | {first.family} | {c}x{h}x{w} | " + " | ".join(entries) + " |")

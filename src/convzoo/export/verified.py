@@ -11,6 +11,9 @@ serve it, and compare its outputs with PyTorch's on random inputs:
   divide the input size (VGG's head pooling a 1x1 map up to 7x7 at small
   inputs). The batch axis is dynamic; the file is checked with
   ``onnx.checker`` and run with onnxruntime on the CPU.
+  One operator gets our own translation: torch_lib's ``avg_pool2d`` ignores
+  ``divisor_override`` (LeNet-5's sum-pooling S2/S4 would be exported as an
+  average); `_avg_pool2d` rescales the ONNX average by ``kH*kW / divisor``.
 - TorchScript: ``torch.jit.trace``. Scripting would need every module to be
   written in TorchScript's Python subset (it rejects ``nn.Module`` annotations);
   these networks have no data-dependent control flow, so a trace records the
@@ -141,6 +144,7 @@ def export_onnx(
                     input_names=["input"],
                     output_names=["logits"],
                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+                    custom_translation_table=_onnx_translations(),
                     verbose=False,
                 )
             program.model.metadata_props.update(_metadata_strings(metadata))
@@ -268,6 +272,46 @@ def export_model(
         options.pop("opset", None)
         return export_torchscript(model, path, input_size=input_size, **options)
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+
+
+# -- ONNX translations torch.onnx gets wrong ------------------------------------------
+
+
+def _onnx_translations() -> dict[Any, Any]:
+    return {torch.ops.aten.avg_pool2d.default: _avg_pool2d}
+
+
+def _avg_pool2d(
+    self: Any,
+    kernel_size: Sequence[int],
+    stride: Sequence[int] = (),
+    padding: Sequence[int] = (0, 0),
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    """aten::avg_pool2d with ``divisor_override`` (torch_lib drops it, silently).
+
+    Without ``ceil_mode`` and with padding counted, every window divides by
+    kH*kW, so sum / divisor = average * kH*kW / divisor. Other combinations divide
+    each window by a different count; they fail loudly instead of exporting wrong.
+    """
+    from onnxscript import opset18 as op
+    from onnxscript.function_libs.torch_lib.ops.nn import aten_avg_pool2d
+
+    average = aten_avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad)
+    if divisor_override is None:
+        return average
+    kernel = [kernel_size] if isinstance(kernel_size, int) else list(kernel_size)
+    kernel_h, kernel_w = kernel if len(kernel) == 2 else kernel * 2  # k means (k, k)
+    pads = [padding] if isinstance(padding, int) else list(padding)
+    if ceil_mode or (any(pads) and not count_include_pad):
+        raise NotImplementedError(
+            "avg_pool2d with divisor_override and ceil_mode=True or count_include_pad=False "
+            "has no ONNX translation"
+        )
+    factor = kernel_h * kernel_w / divisor_override
+    return op.Mul(average, op.CastLike(op.Constant(value_float=factor), average))
 
 
 # -- helpers ----------------------------------------------------------------------
