@@ -69,7 +69,9 @@ def test_export_and_verify(name, fmt, tmp_path):
     known = EXPORT_KNOWN_FAILURES.get((name, fmt))
     if known is None:
         assert row.ok, f"{name} -> {fmt}: {row.error}"
-        assert row.max_abs_diff is not None
+        # random-weight logits can be tiny (1e-33 for plain110), but all zeros would
+        # make the comparison vacuous
+        assert row.max_abs_output > 0, f"{name}: logits are all zero at random init"
     else:
         assert not row.ok, (
             f"{name} -> {fmt} now exports and verifies (max abs diff {row.max_abs_diff}); "

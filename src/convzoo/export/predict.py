@@ -5,8 +5,9 @@ A checkpoint's ``config["preprocess"]`` says what the network was trained on:
 per-channel ``mean`` / ``std`` of the normalisation. Every image is read with
 PIL, converted to that many channels (an RGB photo for a grayscale model is
 converted to luminance, a grayscale scan for an RGB model is replicated to three
-channels, alpha is dropped), resized to ``input_size`` (the whole image, no crop,
-bilinear with antialiasing), scaled to [0, 1] and normalised.
+channels, transparent pixels become white), resized to ``input_size`` (the whole
+image, no crop, bilinear with antialiasing: the trainer's ``"resize":
+"bilinear-antialias"``), scaled to [0, 1] and normalised.
 
 A file that is missing, not an image or truncated does not stop the others: its
 `FilePrediction` carries the error instead of predictions.
@@ -29,6 +30,7 @@ from torchvision.transforms.v2.functional import pil_to_tensor
 __all__ = ["ClassScore", "FilePrediction", "Predictor", "Preprocess"]
 
 PIL_MODES = {1: "L", 3: "RGB"}
+RESIZE_MODES = ("bilinear-antialias",)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,14 @@ class Preprocess:
     input_size: tuple[int, int]  # (H, W)
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    resize: str = "bilinear-antialias"  # the trainer's resize of the whole image
 
     def __post_init__(self) -> None:
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(
+                f"unknown resize {self.resize!r} in the checkpoint's preprocess; "
+                f"known: {', '.join(RESIZE_MODES)}"
+            )
         if self.in_channels not in PIL_MODES:
             raise ValueError(
                 f"images can be prepared for 1 (grayscale) or 3 (RGB) channels, "
@@ -67,6 +75,7 @@ class Preprocess:
                 input_size=tuple(int(s) for s in spec["input_size"]),  # type: ignore[arg-type]
                 mean=tuple(float(m) for m in spec["mean"]),
                 std=tuple(float(s) for s in spec["std"]),
+                resize=str(spec.get("resize", "bilinear-antialias")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(
@@ -83,7 +92,11 @@ class Preprocess:
         """uint8 (C, H0, W0) image tensor -> normalised float (C, H, W)."""
         return v2.Compose(
             [
-                v2.Resize(list(self.input_size), antialias=True),
+                v2.Resize(
+                    list(self.input_size),
+                    interpolation=v2.InterpolationMode.BILINEAR,
+                    antialias=True,
+                ),
                 v2.ToDtype(torch.float32, scale=True),
                 v2.Normalize(list(self.mean), list(self.std)),
             ]
