@@ -8,7 +8,9 @@ import convzoo
 from convzoo.interop import load_reference_weights
 
 TWINS = [
-    pytest.param(name, twin, id=f"{name}-{twin}")
+    pytest.param(
+        name, twin, id=f"{name}-{twin}" + "".join(f"-{k}={v}" for k, v in twin.kwargs.items())
+    )
     for name in convzoo.list_models()
     for twin in convzoo.model_card(name).twins
 ]

@@ -2,8 +2,8 @@
 
 ``b = a / (k + alpha * sum_{n neighbours} a^2)^beta`` with k=2, n=5, alpha=1e-4,
 beta=0.75. torch's ``LocalResponseNorm`` divides alpha by the window size, so
-the paper's alpha is multiplied by it here. Used by AlexNet, ZFNet, VGG A-LRN
-and GoogLeNet.
+the paper's alpha is multiplied by it here. Used by AlexNet, ZFNet and VGG A-LRN
+(GoogLeNet follows its Caffe release instead, whose alpha is torch's).
 """
 
 from __future__ import annotations

@@ -5,9 +5,13 @@ from convzoo.models import (
     allconv,  # noqa: F401
     convnext,  # noqa: F401
     efficientnet,  # noqa: F401
+    googlenet,  # noqa: F401
+    inception,  # noqa: F401
+    inception_v4,  # noqa: F401
     lenet,  # noqa: F401
     mobilenet,  # noqa: F401
     nin,  # noqa: F401
     vgg,  # noqa: F401
+    xception,  # noqa: F401
     zfnet,  # noqa: F401
 )

@@ -1,0 +1,403 @@
+"""GoogLeNet (Inception v1) and BN-Inception.
+
+Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich (2014).
+Going Deeper with Convolutions. arXiv:1409.4842. Table 1 (one row per layer;
+inception rows give #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj) and
+section 5 (the two auxiliary classifiers: 5x5/3 average pool, 1x1 conv 128,
+fc 1024, dropout 0.7, linear; their losses are added with weight 0.3 in training).
+
+Ioffe, Szegedy (2015). Batch Normalization: Accelerating Deep Network Training by
+Reducing Internal Covariate Shift. arXiv:1502.03167. Figure 5 (BN-Inception):
+batch norm after every convolution, each 5x5 replaced by two 3x3 ("double 3x3"),
+a third 28x28 module, average or max pooling inside the modules, and stride-2
+modules (3c, 4e) whose pooling branch passes through instead of the
+between-stage max-pools.
+
+Table 1's params and ops columns are per layer; the paper prints no totals
+beyond the "1.5 billion multiply-adds" budget of section 1. Its conv1 row (2.7K
+params, 34M ops) is smaller than a 7x7x3x64 convolution (9.4K weights, 118M
+multiply-adds at 112x112); with that row as printed our count is 1.50G.
+
+Stages group modules by grid size (28, 14, 7): for BN-Inception the stride-2
+modules 3c and 4e start the stage whose grid they produce.
+
+Deviations: see each card. ``googlenet_bn`` is torchvision's ``googlenet``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+from torch import Tensor, nn
+
+from convzoo.blocks.conv import ConvNormAct
+from convzoo.blocks.head import ClassifierHead
+from convzoo.blocks.inception import InceptionModule, forward_with_aux
+from convzoo.models.base import (
+    AuxOutput,
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    new_output_layer,
+)
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__ = ["Bottleneck", "GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """A 1x1 "reduce" convolution, then the wider kernel(s) with `out` filters."""
+
+    reduce: int
+    out: int
+
+    def __post_init__(self) -> None:
+        if self.reduce < 1 or self.out < 1:
+            raise ValueError(f"Bottleneck widths must be >= 1, got {self}")
+
+
+@dataclass(frozen=True)
+class InceptionRow:
+    """One inception line of GoogLeNet's Table 1 / BN-Inception's Figure 5."""
+
+    name: str  # "3a"
+    conv1x1: int  # 0: no 1x1 branch (BN-Inception's stride-2 modules)
+    conv3x3: Bottleneck
+    conv5x5: Bottleneck  # GoogLeNet: one 5x5; BN-Inception: the "double 3x3" branch
+    pool_proj: int  # 0: the pooled input passes through unchanged
+    pool: Literal["max", "avg"] = "max"
+    stride: Literal[1, 2] = 1
+
+    def __post_init__(self) -> None:
+        if self.conv1x1 < 0 or self.pool_proj < 0 or self.stride not in (1, 2):
+            raise ValueError(f"InceptionRow needs widths >= 0 and stride 1 or 2, got {self}")
+        if self.pool not in ("max", "avg"):
+            raise ValueError(f"InceptionRow pool must be 'max' or 'avg', got {self.pool!r}")
+
+
+# Table 1 of Szegedy et al. 2014, the inception rows, grouped by grid size.
+GOOGLENET_ROWS = (
+    (  # 28x28
+        InceptionRow("3a", 64, Bottleneck(96, 128), Bottleneck(16, 32), pool_proj=32),
+        InceptionRow("3b", 128, Bottleneck(128, 192), Bottleneck(32, 96), pool_proj=64),
+    ),
+    (  # 14x14
+        InceptionRow("4a", 192, Bottleneck(96, 208), Bottleneck(16, 48), pool_proj=64),
+        InceptionRow("4b", 160, Bottleneck(112, 224), Bottleneck(24, 64), pool_proj=64),
+        InceptionRow("4c", 128, Bottleneck(128, 256), Bottleneck(24, 64), pool_proj=64),
+        InceptionRow("4d", 112, Bottleneck(144, 288), Bottleneck(32, 64), pool_proj=64),
+        InceptionRow("4e", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
+    ),
+    (  # 7x7
+        InceptionRow("5a", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
+        InceptionRow("5b", 384, Bottleneck(192, 384), Bottleneck(48, 128), pool_proj=128),
+    ),
+)
+
+# Figure 5 of Ioffe & Szegedy 2015; conv5x5 holds the "double #3x3 reduce, double #3x3".
+BN_INCEPTION_ROWS = (
+    (  # 28x28
+        InceptionRow("3a", 64, Bottleneck(64, 64), Bottleneck(64, 96), pool_proj=32, pool="avg"),
+        InceptionRow("3b", 64, Bottleneck(64, 96), Bottleneck(64, 96), pool_proj=64, pool="avg"),
+    ),
+    (  # 14x14
+        InceptionRow("3c", 0, Bottleneck(128, 160), Bottleneck(64, 96), pool_proj=0, stride=2),
+        InceptionRow("4a", 224, Bottleneck(64, 96), Bottleneck(96, 128), pool_proj=128, pool="avg"),
+        InceptionRow(
+            "4b", 192, Bottleneck(96, 128), Bottleneck(96, 128), pool_proj=128, pool="avg"
+        ),
+        InceptionRow(
+            "4c", 160, Bottleneck(128, 160), Bottleneck(128, 160), pool_proj=128, pool="avg"
+        ),
+        InceptionRow(
+            "4d", 96, Bottleneck(128, 192), Bottleneck(160, 192), pool_proj=128, pool="avg"
+        ),
+    ),
+    (  # 7x7
+        InceptionRow("4e", 0, Bottleneck(128, 192), Bottleneck(192, 256), pool_proj=0, stride=2),
+        InceptionRow(
+            "5a", 352, Bottleneck(192, 320), Bottleneck(160, 224), pool_proj=128, pool="avg"
+        ),
+        InceptionRow("5b", 352, Bottleneck(192, 320), Bottleneck(192, 224), pool_proj=128),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class GoogLeNetConfig:
+    """What differs between GoogLeNet, torchvision's BN GoogLeNet and BN-Inception."""
+
+    rows: tuple[tuple[InceptionRow, ...], ...]
+    wide_kernels: tuple[int, ...]  # the conv5x5 branch: (5,), torchvision (3,), BN (3, 3)
+    batch_norm: bool
+    lrn: bool  # local response normalization in the stem (GoogLeNet paper)
+    stage_pool: int | None  # max-pool kernel between stages (stride 2); None: none
+    aux_after: tuple[str, ...]  # modules feeding an auxiliary classifier
+    aux_paper_pool: bool  # 5x5/3 average pool (paper) or adaptive to 4x4 (torchvision)
+    dropout: float
+
+
+GOOGLENET = GoogLeNetConfig(
+    GOOGLENET_ROWS, (5,), False, True, 3, ("4a", "4d"), aux_paper_pool=True, dropout=0.4
+)
+GOOGLENET_BN = GoogLeNetConfig(
+    GOOGLENET_ROWS, (3,), True, False, 2, ("4a", "4d"), aux_paper_pool=False, dropout=0.2
+)
+BN_INCEPTION = GoogLeNetConfig(
+    BN_INCEPTION_ROWS, (3, 3), True, False, None, (), aux_paper_pool=False, dropout=0.2
+)
+
+
+def _pool(kind: str, stride: int) -> nn.Module:
+    if kind == "avg":
+        return nn.AvgPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
+    return nn.MaxPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
+
+
+def inception_module(
+    in_channels: int, row: InceptionRow, wide_kernels: tuple[int, ...], conv: partial
+) -> InceptionModule:
+    """The four branches of one Table 1 row (a width of 0 drops the 1x1 / projection)."""
+    s = row.stride
+    branches: dict[str, nn.Module] = {}
+    if row.conv1x1:
+        branches["branch1x1"] = conv(in_channels, row.conv1x1, 1)
+    branches["branch3x3"] = nn.Sequential(
+        conv(in_channels, row.conv3x3.reduce, 1),
+        conv(row.conv3x3.reduce, row.conv3x3.out, 3, stride=s),
+    )
+    wide: list[nn.Module] = [conv(in_channels, row.conv5x5.reduce, 1)]
+    width = row.conv5x5.reduce
+    for i, k in enumerate(wide_kernels, start=1):  # the stride (3c, 4e) goes on the last conv
+        wide.append(conv(width, row.conv5x5.out, k, stride=s if i == len(wide_kernels) else 1))
+        width = row.conv5x5.out
+    branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = nn.Sequential(*wide)
+    pool = _pool(row.pool, s)
+    if row.pool_proj:
+        proj = conv(in_channels, row.pool_proj, 1)
+        branches["branch_pool"] = nn.Sequential(OrderedDict(pool=pool, proj=proj))
+    else:
+        branches["branch_pool"] = pool  # pass-through: keeps in_channels
+    return InceptionModule(in_channels, branches)
+
+
+class AuxHead(nn.Module):
+    """Section 5's auxiliary classifier: avg-pool to 4x4, 1x1 conv 128, fc 1024, dropout, fc."""
+
+    def __init__(
+        self, in_channels: int, num_classes: int, *, conv: partial, paper_pool: bool
+    ) -> None:
+        super().__init__()
+        # paper: 5x5/3 average pool (14x14 -> 4x4); the adaptive pool is the identity at
+        # 224x224 and keeps fc1 at 2048 inputs for other sizes
+        self.pool = (
+            nn.Sequential(nn.AvgPool2d(5, stride=3, ceil_mode=True), nn.AdaptiveAvgPool2d(4))
+            if paper_pool
+            else nn.AdaptiveAvgPool2d(4)
+        )
+        self.conv = conv(in_channels, 128, 1)
+        self.flatten = nn.Flatten(1)  # (N, 128, 4, 4) -> (N, 2048)
+        self.fc1 = nn.Linear(128 * 4 * 4, 1024)
+        self.act = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(0.7)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.flatten(self.conv(self.pool(x)))
+        return self.fc(self.dropout(self.act(self.fc1(x))))
+
+
+class GoogLeNet(ConvNet):
+    """GoogLeNet / BN-Inception: stem, inception modules at 28, 14, 7, average pool, fc."""
+
+    def __init__(
+        self,
+        config: GoogLeNetConfig,
+        *,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        aux_logits: bool = True,
+        dropout: float | None = None,
+    ) -> None:
+        # smallest input for which every (ceil-mode) pool, and the aux heads' 5x5/3 pool,
+        # still has a window: found by trying sizes, and tested
+        min_size = 47 if aux_logits and config.aux_after else 31
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(224, 224),
+            min_input_size=min_size,
+        )
+        norm = partial(nn.BatchNorm2d, eps=1e-3) if config.batch_norm else None
+        conv = partial(ConvNormAct, norm=norm)
+        self.stem = nn.Sequential()
+        self.stem.add_module("conv1", conv(in_channels, 64, 7, stride=2))  # 112x112
+        self.stem.add_module("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 56x56
+        if config.lrn:  # the paper gives no constants: these are the BVLC Caffe model's
+            self.stem.add_module("lrn1", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75))
+        self.stem.add_module("conv2_reduce", conv(64, 64, 1))
+        self.stem.add_module("conv2", conv(64, 192, 3))
+        if config.lrn:
+            self.stem.add_module("lrn2", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75))
+        self.stem.add_module("pool2", nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 28x28x192
+
+        self.stages = nn.Sequential()
+        self.feature_info = [FeatureInfo("stem", 192, 8)]
+        self.aux_heads = nn.ModuleDict()
+        channels = 192
+        for index, rows in enumerate(config.rows):
+            stage = nn.Sequential()
+            if index > 0 and config.stage_pool is not None:  # halves H, W
+                stage.add_module("pool", nn.MaxPool2d(config.stage_pool, stride=2, ceil_mode=True))
+            for row in rows:
+                module = inception_module(channels, row, config.wide_kernels, conv)
+                stage.add_module(row.name, module)
+                channels = module.out_channels  # e.g. 3a: 64 + 128 + 32 + 32 = 256
+                if aux_logits and row.name in config.aux_after:
+                    self.aux_heads[row.name] = AuxHead(
+                        channels, num_classes, conv=conv, paper_pool=config.aux_paper_pool
+                    )
+            self.stages.add_module(f"inception{index + 3}", stage)
+            self.feature_info.append(FeatureInfo(f"inception{index + 3}", channels, 8 * 2**index))
+        drop = config.dropout if dropout is None else dropout
+        self.head = ClassifierHead(channels, num_classes, dropout=drop)  # (N, 1024, 7, 7)
+        init_weights_like_torchvision(self)
+
+    def forward(self, x: Tensor) -> Tensor | AuxOutput:
+        if not (self.training and len(self.aux_heads)):
+            return super().forward(x)
+        self.check_input(x)
+        features, aux = forward_with_aux(self.stem, self.stages, self.aux_heads, x)
+        return AuxOutput(self.forward_head(features), aux)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        super().reset_classifier(num_classes)
+        for head in self.aux_heads.values():
+            head.fc = new_output_layer(head.fc, num_classes)
+
+
+def _torchvision_rules() -> tuple:
+    """torchvision googlenet -> ours (branch1..4 in Table 1's order)."""
+    stage_of = {"3": "inception3", "4": "inception4", "5": "inception5"}
+    rules = [
+        (r"^conv1\.", "stem.conv1."),
+        (r"^conv2\.", "stem.conv2_reduce."),
+        (r"^conv3\.", "stem.conv2."),
+        (
+            r"^inception(\d)(\w)\.",
+            lambda m: f"stages.{stage_of[m[1]]}.{m[1]}{m[2]}.",
+        ),
+        (r"\.branch1\.", ".branch1x1."),
+        (r"\.branch2\.", ".branch3x3."),
+        (r"\.branch3\.", ".branch5x5."),
+        (r"\.branch4\.1\.", ".branch_pool.proj."),
+        (r"^aux1\.", "aux_heads.4a."),
+        (r"^aux2\.", "aux_heads.4d."),
+        (r"\.fc2\.", ".fc."),
+        (r"^fc\.", "head.fc."),
+        (r"\.bn\.", ".norm."),
+    ]
+    return tuple(rules)
+
+
+_GOOGLENET_IDEAS = (
+    "The Inception module: 1x1, 3x3, 5x5 convolutions and a pooling path side by side, "
+    "concatenated, so the next layer sees several scales at once.",
+    "1x1 'reduce' convolutions before the 3x3 and 5x5 cut their cost: 22 layers deep "
+    "with 12x fewer parameters than AlexNet (about 7M, 1.5G multiply-adds).",
+    "Global average pooling instead of large fully connected layers.",
+    "Two auxiliary classifiers on 4a and 4d add gradient signal in the middle of the "
+    "network during training (loss weight 0.3) and are discarded at inference.",
+)
+
+_BN_IDEAS = (
+    "Batch normalization: normalize each channel over the mini-batch, then scale and "
+    "shift; allows 30x higher learning rates and no dropout or LRN.",
+    "Each 5x5 convolution becomes two stacked 3x3 (same receptive field, fewer weights).",
+    "Stride-2 Inception modules (3c, 4e) with a pass-through pooling branch replace the "
+    "max-pools between stages.",
+)
+
+
+def _card(name: str, **fields) -> ModelCard:
+    if name == "bn_inception":
+        paper = dict(
+            title="Batch Normalization: Accelerating Deep Network Training by Reducing "
+            "Internal Covariate Shift",
+            authors="Ioffe, Szegedy",
+            year=2015,
+            arxiv="1502.03167",
+            table="Figure 5 (BN-Inception)",
+            key_ideas=_BN_IDEAS,
+        )
+    else:
+        paper = dict(
+            title="Going Deeper with Convolutions",
+            authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
+            year=2014,
+            arxiv="1409.4842",
+            table="Table 1 and section 5 (auxiliary classifiers)",
+            key_ideas=_GOOGLENET_IDEAS,
+        )
+    return ModelCard(name=name, family="inception", input_size=(3, 224, 224), **paper, **fields)
+
+
+@register(
+    _card(
+        "googlenet",
+        paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
+        deviations=(
+            "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
+            "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
+            "as printed",
+            "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
+            "(identity at 224x224) so other input sizes run",
+            "the paper prints no parameter total (Table 1's per-layer column sums to about "
+            "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
+        ),
+    )
+)
+def googlenet(**overrides) -> GoogLeNet:  # 7.00M params (13.38M with aux), 1.58G MACs
+    return GoogLeNet(GOOGLENET, **overrides)
+
+
+@register(
+    _card(
+        "googlenet_bn",
+        twins=(
+            Twin(
+                "torchvision",
+                "googlenet",
+                _torchvision_rules(),
+                kwargs={"aux_logits": True, "transform_input": False, "init_weights": True},
+            ),
+        ),
+        deviations=(
+            "batch norm (eps 1e-3) after every convolution, no biases, no LRN",
+            "3x3 kernels in the '5x5' branches (as torchvision's port of the weights)",
+            "2x2/2 max-pool before 5a instead of 3x3/2",
+            "auxiliary heads pool adaptively to 4x4 (not 5x5/3) and have batch norm",
+            "main dropout 0.2 (paper 0.4)",
+        ),
+    )
+)
+def googlenet_bn(**overrides) -> GoogLeNet:  # 6.62M params (13.00M with aux), 1.50G MACs
+    return GoogLeNet(GOOGLENET_BN, **overrides)
+
+
+@register(
+    _card(
+        "bn_inception",
+        deviations=(
+            "Figure 5 prints 576 channels for 4c/4d and 1024 for 4e; its branch widths sum "
+            "to 608, 608 and 1056, which is what this network has (as the released model)",
+            "no auxiliary classifiers",
+        ),
+    )
+)
+def bn_inception(**overrides) -> GoogLeNet:  # 11.29M params, 2.03G MACs
+    return GoogLeNet(BN_INCEPTION, **overrides)
