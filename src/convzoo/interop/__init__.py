@@ -83,8 +83,25 @@ def load_reference_weights(
 ) -> nn.Module:
     """Load a torchvision/timm twin's state dict into `model` (strict, shapes checked)."""
     twin = _twin_for(model, source, twin_name)
-    _load_strict(model, map_state_dict(state_dict, twin), f"{twin} weights")
+    mapped = _linear_from_1x1_conv(map_state_dict(state_dict, twin), model.state_dict())
+    _load_strict(model, mapped, f"{twin} weights")
     return model
+
+
+def _linear_from_1x1_conv(
+    state_dict: dict[str, Tensor], ours: Mapping[str, Tensor]
+) -> dict[str, Tensor]:
+    """A twin's 1x1-conv classifier (timm ResNetV2) is the same weights as our Linear."""
+    for key, tensor in state_dict.items():
+        target = ours.get(key)
+        if (
+            target is not None
+            and target.dim() == 2
+            and tensor.dim() == 4
+            and tuple(tensor.shape) == (*target.shape, 1, 1)
+        ):
+            state_dict[key] = tensor.flatten(1)
+    return state_dict
 
 
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:

@@ -1,0 +1,314 @@
+"""DenseNet: densely connected convolutional networks.
+
+Huang, Liu, van der Maaten, Weinberger (2016). Densely Connected Convolutional
+Networks. arXiv:1608.06993.
+
+Inside a dense block every layer receives the concatenation of all earlier
+feature maps of the block and adds k new ones (the growth rate), so the width
+grows linearly: ``in + i*k`` after layer i (Fig. 1, Eq. 2). Layers are
+pre-activation BN-ReLU-conv3x3; the "B" variant first reduces to 4k channels
+with a BN-ReLU-conv1x1 (bottleneck), the "C" variant lets each transition
+(BN-ReLU-conv1x1, 2x2 average pool) keep only a fraction theta = 0.5 of the
+channels (compression).
+
+- Table 1 (ImageNet, DenseNet-BC, k = 32, a 7x7/2 conv of 2k filters and a
+  3x3/2 max-pool, four blocks): DenseNet-121 (6, 12, 24, 16), -169 (6, 12, 32,
+  32), -201 (6, 12, 48, 32), -264 (6, 12, 64, 48). DenseNet-161 (k = 48, 96 stem
+  filters, (6, 12, 36, 24)) is the authors' released wider model.
+- Section 3 / Table 2 (CIFAR: a 3x3 conv of 16 or 2k filters, three blocks on
+  32, 16, 8 pixel maps, global average pool): DenseNet (L=40, k=12) 1.0M params;
+  DenseNet-BC (L=100, k=12) 0.8M, (L=250, k=24) 15.3M, (L=190, k=40) 25.6M.
+  L counts the conv layers of the blocks plus conv1, the transitions and fc.
+
+Each layer's concatenation is a ``Concat`` module, so the per-layer table
+(`convzoo info densenet121`) shows the channel count growing by k per layer.
+Memory-efficient (checkpointed) concatenation is not implemented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from convzoo.blocks.conv import ConvNormAct
+from convzoo.blocks.head import ClassifierHead
+from convzoo.blocks.residual import NormAct
+from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__ = ["Concat", "DenseLayer", "DenseNet", "DenseNetConfig", "Transition", "cifar_layers"]
+
+
+@dataclass(frozen=True)
+class DenseNetConfig:
+    """A DenseNet: layers per dense block, growth rate k, and the B/C options."""
+
+    block_layers: tuple[int, ...]
+    growth_rate: int
+    stem_channels: int
+    bottleneck: bool = True  # "B": BN-ReLU-conv1x1 to bottleneck_factor * k first
+    compression: float = 0.5  # "C": theta, the fraction of channels a transition keeps
+    stem: Literal["imagenet", "cifar"] = "imagenet"
+    bottleneck_factor: int = 4
+    num_classes: int = 1000
+
+    def __post_init__(self) -> None:
+        if not self.block_layers or min(self.block_layers) < 1 or self.growth_rate < 1:
+            raise ValueError(f"DenseNetConfig needs >= 1 layer per block and k >= 1: {self}")
+        if not 0 < self.compression <= 1:
+            raise ValueError(f"compression must be in (0, 1], got {self.compression}")
+        if self.stem not in ("imagenet", "cifar"):
+            raise ValueError(f"stem must be 'imagenet' or 'cifar', got {self.stem!r}")
+
+
+def cifar_layers(depth: int, *, bottleneck: bool) -> int:
+    """Layers per block of a 3-block CIFAR DenseNet of `depth` (Table 2's L).
+
+    L = 3 * n * (2 if B else 1) + 4: conv1, two transitions, fc and the block convs.
+    """
+    per_layer = 2 if bottleneck else 1
+    n, rest = divmod(depth - 4, 3 * per_layer)
+    if rest or n < 1:
+        raise ValueError(f"a CIFAR DenseNet has depth 3*{per_layer}*n + 4, got {depth}")
+    return n
+
+
+class Concat(nn.Module):
+    """``torch.cat`` along channels, as a module so summaries show the growing width."""
+
+    def forward(self, previous: Tensor, new: Tensor) -> Tensor:
+        return torch.cat([previous, new], dim=1)  # (N, C + k, H, W)
+
+
+class DenseLayer(nn.Module):
+    """BN-ReLU-(conv1x1 to 4k, BN-ReLU)-conv3x3 to k, concatenated to its input."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        growth_rate: int,
+        *,
+        bottleneck: bool,
+        bottleneck_factor: int = 4,
+        drop_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.preact = NormAct(in_channels)
+        width = bottleneck_factor * growth_rate if bottleneck else in_channels
+        self.bottleneck = (
+            ConvNormAct(in_channels, width, 1, bias=False) if bottleneck else nn.Identity()
+        )
+        self.conv = nn.Conv2d(width, growth_rate, 3, padding=1, bias=False)
+        self.dropout = nn.Dropout(drop_rate) if drop_rate > 0 else None
+        self.concat = Concat()
+        self.out_channels = in_channels + growth_rate
+
+    def forward(self, x: Tensor) -> Tensor:
+        new = self.conv(self.bottleneck(self.preact(x)))  # (N, k, H, W)
+        if self.dropout is not None:
+            new = self.dropout(new)
+        return self.concat(x, new)
+
+
+class Transition(nn.Sequential):
+    """BN-ReLU-conv1x1 (keeping `out_channels`) and a 2x2 average pool (halves H, W)."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.preact = NormAct(in_channels)
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.pool = nn.AvgPool2d(2, stride=2)
+
+
+class DenseNet(ConvNet):
+    """stem -> dense_block1, transition1, ..., dense_blockN -> BN-ReLU -> pool -> fc."""
+
+    def __init__(
+        self,
+        config: DenseNetConfig,
+        *,
+        num_classes: int | None = None,
+        in_channels: int = 3,
+        drop_rate: float = 0.0,
+    ) -> None:
+        cifar = config.stem == "cifar"
+        stride = 1 if cifar else 4
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes if num_classes is not None else config.num_classes,
+            default_input_size=(32, 32) if cifar else (224, 224),
+            min_input_size=stride * 2 ** (len(config.block_layers) - 1),
+        )
+        channels = config.stem_channels
+        self.stem = nn.Sequential()
+        if cifar:  # the first dense layer's BN-ReLU follows directly
+            self.stem.add_module(
+                "conv1", nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)
+            )
+        else:
+            self.stem.add_module("conv1", ConvNormAct(in_channels, channels, 7, stride=2))
+            self.stem.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))  # (N, 2k, H/4, W/4)
+        self.feature_info = [FeatureInfo("stem", channels, stride)]
+        self.stages = nn.Sequential()
+        for index, layers in enumerate(config.block_layers, start=1):
+            block = nn.Sequential()
+            for j in range(1, layers + 1):
+                layer = DenseLayer(
+                    channels,
+                    config.growth_rate,
+                    bottleneck=config.bottleneck,
+                    bottleneck_factor=config.bottleneck_factor,
+                    drop_rate=drop_rate,
+                )
+                block.add_module(f"layer{j}", layer)
+                channels = layer.out_channels  # grows by k per layer
+            self.stages.add_module(f"dense_block{index}", block)
+            self.feature_info.append(FeatureInfo(f"dense_block{index}", channels, stride))
+            if index < len(config.block_layers):
+                out = int(config.compression * channels)  # floor(theta * m)
+                self.stages.add_module(f"transition{index}", Transition(channels, out))
+                channels, stride = out, stride * 2
+                self.feature_info.append(FeatureInfo(f"transition{index}", channels, stride))
+        self.final = NormAct(channels)  # blocks end un-activated: one BN-ReLU before pooling
+        self.head = ClassifierHead(channels, self.num_classes)
+        init_weights_like_torchvision(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        return self.final(super().forward_features(x))
+
+
+def torchvision_rules() -> tuple:
+    """torchvision DenseNet keys (features.conv0/norm0/denseblockI.denselayerJ/...) -> ours."""
+    layer = r"^features\.denseblock(\d)\.denselayer(\d+)\."
+    ours = r"stages.dense_block\1.layer\2."
+    return (
+        (r"^features\.conv0\.", "stem.conv1.conv."),
+        (r"^features\.norm0\.", "stem.conv1.norm."),
+        (layer + r"norm1\.", ours + "preact.norm."),
+        (layer + r"conv1\.", ours + "bottleneck.conv."),
+        (layer + r"norm2\.", ours + "bottleneck.norm."),
+        (layer + r"conv2\.", ours + "conv."),
+        (r"^features\.transition(\d)\.norm\.", r"stages.transition\1.preact.norm."),
+        (r"^features\.transition(\d)\.conv\.", r"stages.transition\1.conv."),
+        (r"^features\.norm5\.", "final.norm."),
+        (r"^classifier\.", "head.fc."),
+    )
+
+
+# Table 1: the ImageNet DenseNet-BC columns (k = 32, stem 2k = 64 filters).
+DENSENET121 = DenseNetConfig(block_layers=(6, 12, 24, 16), growth_rate=32, stem_channels=64)
+DENSENET169 = DenseNetConfig(block_layers=(6, 12, 32, 32), growth_rate=32, stem_channels=64)
+DENSENET201 = DenseNetConfig(block_layers=(6, 12, 48, 32), growth_rate=32, stem_channels=64)
+DENSENET264 = DenseNetConfig(block_layers=(6, 12, 64, 48), growth_rate=32, stem_channels=64)
+# The authors' released k = 48 model (torchvision densenet161).
+DENSENET161 = DenseNetConfig(block_layers=(6, 12, 36, 24), growth_rate=48, stem_channels=96)
+
+
+def _cifar(depth: int, growth_rate: int, *, bc: bool) -> DenseNetConfig:
+    """Table 2 rows: 3 blocks; BC: bottlenecks, theta = 0.5 and a 2k-filter first conv."""
+    n = cifar_layers(depth, bottleneck=bc)
+    return DenseNetConfig(
+        block_layers=(n, n, n),
+        growth_rate=growth_rate,
+        stem_channels=2 * growth_rate if bc else 16,
+        bottleneck=bc,
+        compression=0.5 if bc else 1.0,
+        stem="cifar",
+        num_classes=10,
+    )
+
+
+# Table 2 (CIFAR): DenseNet (L=40, k=12) and DenseNet-BC (L=100/250/190, k=12/24/40).
+DENSENET40 = _cifar(40, 12, bc=False)
+DENSENET_BC100 = _cifar(100, 12, bc=True)
+DENSENET_BC250 = _cifar(250, 24, bc=True)
+DENSENET_BC190 = _cifar(190, 40, bc=True)
+
+
+def _card(
+    name: str,
+    table: str,
+    *,
+    params: str | None = None,
+    twin: str | None = None,
+    cifar: bool = False,
+    deviations: tuple[str, ...] = (),
+) -> ModelCard:
+    return ModelCard(
+        name=name,
+        family="densenet",
+        title="Densely Connected Convolutional Networks",
+        authors="Huang, Liu, van der Maaten, Weinberger",
+        year=2016,
+        arxiv="1608.06993",
+        table=table,
+        key_ideas=(
+            "Each layer sees the concatenation of all earlier maps of its block: "
+            "features are reused, so layers can be narrow (growth rate k = 12-48).",
+            "Short paths from every layer to the loss give implicit deep supervision "
+            "and strong gradient flow.",
+            "Bottleneck 1x1 convs (B) and transition compression theta = 0.5 (C) keep "
+            "the growing width affordable: DenseNet-BC.",
+        ),
+        input_size=(3, 32, 32) if cifar else (3, 224, 224),
+        paper_params=Reported(params) if params else None,
+        dataset="CIFAR-10" if cifar else "ImageNet",
+        num_classes=10 if cifar else 1000,
+        twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
+        deviations=deviations,
+    )
+
+
+@register(_card("densenet121", "Table 1, DenseNet-121 (k=32)", twin="densenet121"))
+def densenet121(**overrides) -> DenseNet:  # 8.0M params, 2.8G MACs
+    return DenseNet(DENSENET121, **overrides)
+
+
+@register(
+    _card(
+        "densenet161",
+        "Table 1 template with k=48 (the authors' released DenseNet-161)",
+        twin="densenet161",
+        deviations=("not a column of Table 1: k=48, 96 stem filters, (6, 12, 36, 24) layers",),
+    )
+)
+def densenet161(**overrides) -> DenseNet:  # 28.7M params, 7.7G MACs
+    return DenseNet(DENSENET161, **overrides)
+
+
+@register(_card("densenet169", "Table 1, DenseNet-169 (k=32)", twin="densenet169"))
+def densenet169(**overrides) -> DenseNet:  # 14.1M params, 3.4G MACs
+    return DenseNet(DENSENET169, **overrides)
+
+
+@register(_card("densenet201", "Table 1, DenseNet-201 (k=32)", twin="densenet201"))
+def densenet201(**overrides) -> DenseNet:  # 20.0M params, 4.3G MACs
+    return DenseNet(DENSENET201, **overrides)
+
+
+@register(_card("densenet264", "Table 1, DenseNet-264 (k=32)"))
+def densenet264(**overrides) -> DenseNet:  # 33.3M params, 5.8G MACs
+    return DenseNet(DENSENET264, **overrides)
+
+
+@register(_card("densenet40", "Table 2, DenseNet (L=40, k=12)", params="1.0M", cifar=True))
+def densenet40(**overrides) -> DenseNet:  # 1.0M params
+    return DenseNet(DENSENET40, **overrides)
+
+
+@register(_card("densenet_bc100", "Table 2, DenseNet-BC (L=100, k=12)", params="0.8M", cifar=True))
+def densenet_bc100(**overrides) -> DenseNet:  # 0.8M params
+    return DenseNet(DENSENET_BC100, **overrides)
+
+
+@register(_card("densenet_bc250", "Table 2, DenseNet-BC (L=250, k=24)", params="15.3M", cifar=True))
+def densenet_bc250(**overrides) -> DenseNet:  # 15.3M params
+    return DenseNet(DENSENET_BC250, **overrides)
+
+
+@register(_card("densenet_bc190", "Table 2, DenseNet-BC (L=190, k=40)", params="25.6M", cifar=True))
+def densenet_bc190(**overrides) -> DenseNet:  # 25.6M params
+    return DenseNet(DENSENET_BC190, **overrides)

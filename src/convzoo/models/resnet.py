@@ -1,0 +1,476 @@
+"""ResNet: deep residual learning, on ImageNet and on CIFAR-10, and its plain twins.
+
+He, Zhang, Ren, Sun (2015). Deep Residual Learning for Image Recognition.
+arXiv:1512.03385.
+
+- Table 1: the ImageNet networks of 18, 34, 50, 101 and 152 layers. A 7x7/2 conv
+  and a 3x3/2 max-pool (``stem``), then four stages ``conv2_x``..``conv5_x`` of
+  basic (18, 34) or bottleneck (50+) blocks, global average pool, 1000-way fc.
+  Stage widths 64-128-256-512 (x4 at the bottleneck outputs); conv3_x..conv5_x
+  halve the resolution in their first block. The paper's "FLOPs" row (1.8, 3.6,
+  3.8, 7.6, 11.3 x10^9) counts multiply-adds.
+- The paper's bottleneck downsamples with its first 1x1 conv (stride 2). The
+  later Facebook/torchvision recipe ("ResNet v1.5") moves the stride to the 3x3:
+  same parameters, ~0.25 GMACs more for ResNet-50, ~0.5% better top-1. Both are
+  registered: ``resnet50`` (paper) and ``resnet50_v1_5`` (= torchvision/timm
+  ``resnet50``). ResNet-18/34 have no 1x1, so they exist once.
+- Section 4.2: the CIFAR-10 networks ``resnet{6n+2}``: a 3x3 conv with 16 filters,
+  three stages of n basic blocks at 16, 32, 64 filters on 32, 16, 8 pixel maps,
+  global average pool, 10-way fc. Shortcuts are option A (identity, zero-padded
+  where the width doubles), so ``plain{6n+2}`` (no shortcuts, Fig. 6 left) has
+  exactly the same parameters. Table 6: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M, 19.4M.
+
+The `ResNet` class here is also the body of the pre-activation, ResNeXt, Wide
+ResNet and SENet families: they differ only in config rows and block options.
+
+Deviations: none in the layers. ImageNet nets accept inputs >= 32 px through
+global average pooling (the paper evaluates at 224 and with fully-convolutional
+multi-scale testing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from torch import Tensor, nn
+
+from convzoo.blocks.conv import ConvNormAct
+from convzoo.blocks.head import ClassifierHead
+from convzoo.blocks.residual import (
+    SHORTCUT_OPTIONS,
+    BasicBlock,
+    Bottleneck,
+    NormAct,
+    ShortcutOption,
+)
+from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__ = ["ResNet", "ResNetConfig", "ResidualStage", "cifar_stages", "imagenet_stages"]
+
+
+@dataclass(frozen=True)
+class ResidualStage:
+    """One row of a ResNet-style table: `depth` blocks ending in `out_channels`."""
+
+    name: str  # the paper's row name, e.g. "conv3_x"
+    depth: int
+    out_channels: int
+    stride: int  # of the first block
+    width: int | None = None  # a bottleneck's 3x3 width (default out_channels // 4)
+    reduce_width: int | None = None  # the first 1x1's width (default `width`)
+
+    def __post_init__(self) -> None:
+        if self.depth < 1 or self.out_channels < 1 or self.stride not in (1, 2):
+            raise ValueError(f"ResidualStage needs depth, out_channels >= 1 and stride 1|2: {self}")
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """A whole network: stem, stage rows and block options."""
+
+    stages: tuple[ResidualStage, ...]
+    block: Literal["basic", "bottleneck"]
+    stem: Literal["imagenet", "cifar", "deep"] = "imagenet"  # 7x7/2 + pool; one 3x3; 3x 3x3 + pool
+    stem_channels: int = 64
+    stem_pool_ceil: bool = False  # Caffe-style 3x3/2 max-pool without padding, rounding up
+    stride_at: Literal["1x1", "3x3"] = "3x3"  # which bottleneck conv downsamples
+    cardinality: int = 1  # groups of the bottleneck's 3x3 (ResNeXt)
+    shortcut: ShortcutOption = "B"
+    shortcut_kernel: int = 1  # kernel of downsampling projections (SENet-154: 3)
+    preact: bool = False  # BN-ReLU before each conv (He et al. 2016)
+    se_reduction: int | None = None  # squeeze-and-excitation ratio r (Hu et al. 2017)
+    block_dropout: float = 0.0  # between the convs of a basic block (Wide ResNet)
+    dropout: float = 0.0  # before the classifier
+    num_classes: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.block not in ("basic", "bottleneck"):
+            raise ValueError(f"block must be 'basic' or 'bottleneck', got {self.block!r}")
+        if self.stem not in ("imagenet", "cifar", "deep"):
+            raise ValueError(f"stem must be 'imagenet', 'cifar' or 'deep', got {self.stem!r}")
+        if self.shortcut not in SHORTCUT_OPTIONS:
+            raise ValueError(f"shortcut must be one of {SHORTCUT_OPTIONS}, got {self.shortcut!r}")
+
+
+# Table 1: blocks per stage (conv2_x, conv3_x, conv4_x, conv5_x) for each depth.
+IMAGENET_DEPTHS = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+}
+
+
+def imagenet_stages(
+    depths: tuple[int, ...],
+    *,
+    bottleneck: bool,
+    widths: tuple[int, ...] | None = None,
+    names: tuple[str, ...] = ("conv2_x", "conv3_x", "conv4_x", "conv5_x"),
+) -> tuple[ResidualStage, ...]:
+    """Table 1 rows: outputs 64-128-256-512 (x4 for bottlenecks), stride 2 from conv3_x.
+
+    `widths` overrides the bottleneck 3x3 widths (ResNeXt: cardinality x d; wide: x2).
+    """
+    base = (64, 128, 256, 512)
+    outs = tuple(4 * b for b in base) if bottleneck else base
+    widths = widths if widths is not None else (None,) * 4
+    return tuple(
+        ResidualStage(name, depth, out, 1 if i == 0 else 2, width=width)
+        for i, (name, depth, out, width) in enumerate(zip(names, depths, outs, widths, strict=True))
+    )
+
+
+def cifar_stages(
+    blocks_per_stage: int,
+    *,
+    out_channels: tuple[int, int, int] = (16, 32, 64),
+    widths: tuple[int, int, int] | None = None,
+    names: tuple[str, str, str] = ("conv2_x", "conv3_x", "conv4_x"),
+) -> tuple[ResidualStage, ...]:
+    """Section 4.2: three stages on 32, 16, 8 pixel maps (stride 2 from the second)."""
+    widths = widths if widths is not None else (None, None, None)
+    return tuple(
+        ResidualStage(name, blocks_per_stage, out, 1 if i == 0 else 2, width=width)
+        for i, (name, out, width) in enumerate(zip(names, out_channels, widths, strict=True))
+    )
+
+
+def cifar_blocks(depth: int, *, layers_per_block: int) -> int:
+    """n of a CIFAR net of `depth` layers: ``depth = 3 * layers_per_block * n + 2``."""
+    n, rest = divmod(depth - 2, 3 * layers_per_block)
+    if rest or n < 1:
+        raise ValueError(
+            f"a CIFAR ResNet has depth 3*{layers_per_block}*n + 2 (e.g. "
+            f"{3 * layers_per_block + 2}, {6 * layers_per_block + 2}), got {depth}"
+        )
+    return n
+
+
+class ResNet(ConvNet):
+    """stem -> residual stages -> (final BN-ReLU if pre-activation) -> pool -> fc."""
+
+    def __init__(
+        self,
+        config: ResNetConfig,
+        *,
+        num_classes: int | None = None,
+        in_channels: int = 3,
+        shortcut: ShortcutOption | None = None,
+        se_reduction: int | None = None,
+        block_dropout: float | None = None,
+        dropout: float | None = None,
+    ) -> None:
+        cifar = config.stem == "cifar"
+        stem_stride = 1 if cifar else 4
+        total_stride = stem_stride * 2 ** sum(s.stride == 2 for s in config.stages)
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes if num_classes is not None else config.num_classes,
+            default_input_size=(32, 32) if cifar else (224, 224),
+            # CIFAR nets keep >= 2x2 maps: on 1x1 maps the training-mode batch-norm statistics
+            # of a small batch are degenerate and a 1001-layer net's gradients overflow
+            min_input_size=2 * total_stride if cifar else total_stride,
+        )
+        shortcut = shortcut if shortcut is not None else config.shortcut
+        se_reduction = se_reduction if se_reduction is not None else config.se_reduction
+        block_dropout = block_dropout if block_dropout is not None else config.block_dropout
+        dropout = dropout if dropout is not None else config.dropout
+
+        self.stem = self._make_stem(config, in_channels)
+        self.stages = nn.Sequential()
+        self.feature_info = [FeatureInfo("stem", config.stem_channels, stem_stride)]
+        channels, stride = config.stem_channels, stem_stride
+        for row in config.stages:
+            blocks = []
+            for index in range(row.depth):
+                block_stride = row.stride if index == 0 else 1
+                common = dict(
+                    stride=block_stride,
+                    shortcut=shortcut,
+                    shortcut_kernel=config.shortcut_kernel if block_stride > 1 else 1,
+                    preact=config.preact,
+                    se_reduction=se_reduction,
+                )
+                if config.block == "basic":
+                    block = BasicBlock(channels, row.out_channels, dropout=block_dropout, **common)
+                else:
+                    block = Bottleneck(
+                        channels,
+                        row.out_channels,
+                        width=row.width,
+                        reduce_width=row.reduce_width,
+                        groups=config.cardinality,
+                        stride_at=config.stride_at,
+                        **common,
+                    )
+                blocks.append(block)
+                channels = row.out_channels
+            stride *= row.stride  # the first block halves H, W when row.stride == 2
+            self.stages.add_module(row.name, nn.Sequential(*blocks))
+            self.feature_info.append(FeatureInfo(row.name, channels, stride))
+        # pre-activation nets end with the BN-ReLU that no block applied after its addition
+        self.final = NormAct(channels) if config.preact else nn.Identity()
+        self.head = ClassifierHead(channels, self.num_classes, dropout=dropout)
+        init_weights_like_torchvision(self)
+
+    @staticmethod
+    def _make_stem(config: ResNetConfig, in_channels: int) -> nn.Sequential:
+        out = config.stem_channels
+        # pre-activation: the first block's BN-ReLU follows the stem conv directly
+        norm, act = (None, None) if config.preact else (nn.BatchNorm2d, nn.ReLU)
+        stem = nn.Sequential()
+        if config.stem == "cifar":
+            stem.add_module(
+                "conv1", ConvNormAct(in_channels, out, 3, bias=False, norm=norm, act=act)
+            )
+            return stem
+        if config.stem == "imagenet":
+            stem.add_module(
+                "conv1", ConvNormAct(in_channels, out, 7, stride=2, bias=False, norm=norm, act=act)
+            )
+        else:  # "deep": SENet-154's three 3x3 convs instead of the 7x7
+            stem.add_module("conv1", ConvNormAct(in_channels, 64, 3, stride=2))
+            stem.add_module("conv2", ConvNormAct(64, 64, 3))
+            stem.add_module("conv3", ConvNormAct(64, out, 3))
+        if config.stem_pool_ceil:  # Caffe rounds the pooled size up instead of padding
+            stem.add_module("pool", nn.MaxPool2d(3, stride=2, ceil_mode=True))
+        else:
+            stem.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))  # (N, C, H/4, W/4)
+        return stem
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        return self.final(super().forward_features(x))
+
+
+def torchvision_rules() -> tuple:
+    """torchvision/timm ResNet keys (conv1, bn1, layerK.i.convJ/bnJ/downsample, fc) -> ours."""
+    rules: list = [
+        (r"\.conv(\d)\.", r".conv\1.conv."),
+        (r"\.bn(\d)\.", r".conv\1.norm."),
+        (r"\.downsample\.0\.", ".shortcut.conv."),
+        (r"\.downsample\.1\.", ".shortcut.norm."),
+    ]
+    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
+    rules += [
+        (r"^conv1\.", "stem.conv1.conv."),
+        (r"^bn1\.", "stem.conv1.norm."),
+        (r"^fc\.", "head.fc."),
+    ]
+    return tuple(rules)
+
+
+RESNET_KEY_IDEAS = (
+    "Residual learning: blocks fit F(x) = H(x) - x and add x back through an identity "
+    "shortcut, so extra layers can default to the identity and depth stops hurting.",
+    "Bottleneck blocks (1x1 reduce, 3x3, 1x1 expand) make 50-152 layers affordable.",
+    "Batch norm after every conv, no dropout, global average pooling before one fc layer.",
+)
+
+
+def _card(
+    name: str,
+    table: str,
+    *,
+    params: str | None = None,
+    macs: str | None = None,
+    twins: tuple[Twin, ...] = (),
+    cifar: bool = False,
+    deviations: tuple[str, ...] = (),
+    key_ideas: tuple[str, ...] = RESNET_KEY_IDEAS,
+) -> ModelCard:
+    return ModelCard(
+        name=name,
+        family="resnet",
+        title="Deep Residual Learning for Image Recognition",
+        authors="He, Zhang, Ren, Sun",
+        year=2015,
+        arxiv="1512.03385",
+        table=table,
+        key_ideas=key_ideas,
+        input_size=(3, 32, 32) if cifar else (3, 224, 224),
+        paper_params=Reported(params) if params else None,
+        paper_macs=Reported(macs) if macs else None,
+        dataset="CIFAR-10" if cifar else "ImageNet",
+        num_classes=10 if cifar else 1000,
+        twins=twins,
+        deviations=deviations,
+    )
+
+
+def _twins(name: str, *, timm: bool = False) -> tuple[Twin, ...]:
+    twins = [Twin("torchvision", name, torchvision_rules())]
+    if timm:
+        twins.append(Twin("timm", name, torchvision_rules()))
+    return tuple(twins)
+
+
+def _imagenet(depth: int, *, stride_at: Literal["1x1", "3x3"] = "1x1") -> ResNetConfig:
+    bottleneck = depth >= 50
+    return ResNetConfig(
+        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=bottleneck),
+        block="bottleneck" if bottleneck else "basic",
+        stride_at=stride_at,
+    )
+
+
+# Table 1, one column each; the paper's bottleneck strides its first 1x1.
+RESNET18 = _imagenet(18)
+RESNET34 = _imagenet(34)
+RESNET50 = _imagenet(50)
+RESNET101 = _imagenet(101)
+RESNET152 = _imagenet(152)
+# The same columns with the stride on the 3x3 (torchvision / timm "v1.5").
+RESNET50_V1_5 = _imagenet(50, stride_at="3x3")
+RESNET101_V1_5 = _imagenet(101, stride_at="3x3")
+RESNET152_V1_5 = _imagenet(152, stride_at="3x3")
+
+V1_5 = (
+    "stride 2 on the bottleneck's 3x3 instead of its first 1x1 (torchvision's 'ResNet v1.5'): "
+    "same parameters, more multiply-adds than the paper's Table 1",
+)
+
+
+@register(_card("resnet18", "Table 1, 18-layer", macs="1.8G", twins=_twins("resnet18", timm=True)))
+def resnet18(**overrides) -> ResNet:  # 11.7M params, 1.8G MACs
+    return ResNet(RESNET18, **overrides)
+
+
+@register(_card("resnet34", "Table 1, 34-layer", macs="3.6G", twins=_twins("resnet34", timm=True)))
+def resnet34(**overrides) -> ResNet:  # 21.8M params, 3.7G MACs
+    return ResNet(RESNET34, **overrides)
+
+
+@register(_card("resnet50", "Table 1, 50-layer", macs="3.8G"))
+def resnet50(**overrides) -> ResNet:  # 25.6M params, 3.9G MACs
+    return ResNet(RESNET50, **overrides)
+
+
+@register(_card("resnet101", "Table 1, 101-layer", macs="7.6G"))
+def resnet101(**overrides) -> ResNet:  # 44.5M params, 7.6G MACs
+    return ResNet(RESNET101, **overrides)
+
+
+@register(_card("resnet152", "Table 1, 152-layer", macs="11.3G"))
+def resnet152(**overrides) -> ResNet:  # 60.2M params, 11.3G MACs
+    return ResNet(RESNET152, **overrides)
+
+
+def _v1_5_card(depth: int, *, timm: bool = False) -> ModelCard:
+    twin = f"resnet{depth}"
+    return _card(
+        f"resnet{depth}_v1_5",
+        f"Table 1, {depth}-layer (stride on the 3x3)",
+        twins=_twins(twin, timm=timm),
+        deviations=V1_5,
+    )
+
+
+@register(_v1_5_card(50, timm=True))
+def resnet50_v1_5(**overrides) -> ResNet:  # 25.6M params, 4.1G MACs
+    return ResNet(RESNET50_V1_5, **overrides)
+
+
+@register(_v1_5_card(101))
+def resnet101_v1_5(**overrides) -> ResNet:  # 44.5M params, 7.8G MACs
+    return ResNet(RESNET101_V1_5, **overrides)
+
+
+@register(_v1_5_card(152))
+def resnet152_v1_5(**overrides) -> ResNet:  # 60.2M params, 11.5G MACs
+    return ResNet(RESNET152_V1_5, **overrides)
+
+
+# Section 4.2: CIFAR-10 nets of 6n+2 layers, option A shortcuts; Table 6 params.
+def _cifar(depth: int, *, shortcut: ShortcutOption = "A") -> ResNetConfig:
+    return ResNetConfig(
+        stages=cifar_stages(cifar_blocks(depth, layers_per_block=2)),
+        block="basic",
+        stem="cifar",
+        stem_channels=16,
+        shortcut=shortcut,
+        num_classes=10,
+    )
+
+
+CIFAR_KEY_IDEAS = (
+    "The degradation problem: a deeper plain net has higher training error (Fig. 6 "
+    "left); the same net with identity shortcuts gets better with depth (Fig. 6 middle).",
+    "Option A shortcuts are parameter-free: widths double by zero-padding, so a ResNet "
+    "and its plain twin have exactly the same parameters.",
+    "Depth 1202 still trains (19.4M params) but overfits: 7.93% vs 6.43% error at 110 layers.",
+)
+PLAIN = ("no shortcuts: the paper's plain baseline of Fig. 6 (left)",)
+
+
+def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = False) -> ModelCard:
+    what = "plain net" if plain else "ResNet"
+    n = cifar_blocks(depth, layers_per_block=2)
+    return _card(
+        name,
+        f"Section 4.2 and Table 6, {depth}-layer {what} (n={n})",
+        params=params,
+        cifar=True,
+        key_ideas=CIFAR_KEY_IDEAS,
+        deviations=PLAIN if plain else (),
+    )
+
+
+@register(_cifar_card("resnet20", 20, "0.27M"))
+def resnet20(**overrides) -> ResNet:  # 0.27M params
+    return ResNet(_cifar(20), **overrides)
+
+
+@register(_cifar_card("resnet32", 32, "0.46M"))
+def resnet32(**overrides) -> ResNet:  # 0.46M params
+    return ResNet(_cifar(32), **overrides)
+
+
+@register(_cifar_card("resnet44", 44, "0.66M"))
+def resnet44(**overrides) -> ResNet:  # 0.66M params
+    return ResNet(_cifar(44), **overrides)
+
+
+@register(_cifar_card("resnet56", 56, "0.85M"))
+def resnet56(**overrides) -> ResNet:  # 0.85M params
+    return ResNet(_cifar(56), **overrides)
+
+
+@register(_cifar_card("resnet110", 110, "1.7M"))
+def resnet110(**overrides) -> ResNet:  # 1.7M params
+    return ResNet(_cifar(110), **overrides)
+
+
+@register(_cifar_card("resnet1202", 1202, "19.4M"))
+def resnet1202(**overrides) -> ResNet:  # 19.4M params
+    return ResNet(_cifar(1202), **overrides)
+
+
+# Fig. 6 (left): the plain nets, the same layers without shortcuts (Table 6 prints no
+# plain params; they equal the option-A ResNet's).
+@register(_cifar_card("plain20", 20, None, plain=True))
+def plain20(**overrides) -> ResNet:  # 0.27M params
+    return ResNet(_cifar(20, shortcut="none"), **overrides)
+
+
+@register(_cifar_card("plain32", 32, None, plain=True))
+def plain32(**overrides) -> ResNet:  # 0.46M params
+    return ResNet(_cifar(32, shortcut="none"), **overrides)
+
+
+@register(_cifar_card("plain44", 44, None, plain=True))
+def plain44(**overrides) -> ResNet:  # 0.66M params
+    return ResNet(_cifar(44, shortcut="none"), **overrides)
+
+
+@register(_cifar_card("plain56", 56, None, plain=True))
+def plain56(**overrides) -> ResNet:  # 0.85M params
+    return ResNet(_cifar(56, shortcut="none"), **overrides)
+
+
+@register(_cifar_card("plain110", 110, None, plain=True))
+def plain110(**overrides) -> ResNet:  # 1.7M params
+    return ResNet(_cifar(110, shortcut="none"), **overrides)

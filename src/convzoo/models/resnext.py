@@ -1,0 +1,175 @@
+"""ResNeXt: aggregated residual transformations.
+
+Xie, Girshick, Dollar, Tu, He (2016). Aggregated Residual Transformations for
+Deep Neural Networks. arXiv:1611.05431.
+
+A ResNeXt block splits the bottleneck into C parallel paths ("cardinality"),
+each 1x1 (d channels) -> 3x3 (d) -> 1x1, and sums them (split-transform-merge,
+Fig. 1 right / Fig. 3a). Fig. 3 shows three equivalent forms; the last (c) is
+one bottleneck whose 3x3 is a grouped convolution with C groups of d channels:
+the 1x1s of all paths concatenate into one 1x1 of C*d channels and the sum of
+the paths' last 1x1s is one 1x1 over the concatenation. This is the form built
+here, with the registry names ``<depth>_<C>x<d>d``.
+
+- Table 1: ResNeXt-50 (32x4d), 25.0M params and 4.2 GFLOPs (multiply-adds) vs
+  ResNet-50's 25.5M / 4.1. Depths 101 from ResNet's Table 1 (3, 4, 23, 3).
+  Stride on the 3x3, as in the paper's (fb.resnet.torch-based) code.
+- Section 5.3 / Table 7: CIFAR ``resnext29_8x64d`` (34.4M) and ``resnext29_16x64d``
+  (68.1M): a 3x3 conv of 64 filters, three stages of 3 blocks with outputs 256,
+  512, 1024 and 3x3 widths C*d, doubled at each stage.
+"""
+
+from __future__ import annotations
+
+from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.resnet import (
+    IMAGENET_DEPTHS,
+    ResNet,
+    ResNetConfig,
+    cifar_stages,
+    imagenet_stages,
+    torchvision_rules,
+)
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__: list[str] = []
+
+
+def _imagenet(depth: int, *, cardinality: int, group_width: int) -> ResNetConfig:
+    """ResNeXt Table 1: ResNet's rows with 3x3 widths cardinality x d (x2 per stage)."""
+    outs = (256, 512, 1024, 2048)
+    widths = tuple(
+        bottleneck_width(out, cardinality=cardinality, base_width=group_width) for out in outs
+    )
+    return ResNetConfig(
+        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True, widths=widths),
+        block="bottleneck",
+        cardinality=cardinality,
+    )
+
+
+# Table 1 (right column) and the 101-layer versions of section 5.1 / Table 5.
+RESNEXT50_32X4D = _imagenet(50, cardinality=32, group_width=4)
+RESNEXT101_32X4D = _imagenet(101, cardinality=32, group_width=4)
+RESNEXT101_32X8D = _imagenet(101, cardinality=32, group_width=8)
+RESNEXT101_64X4D = _imagenet(101, cardinality=64, group_width=4)
+
+
+def _cifar(cardinality: int, group_width: int) -> ResNetConfig:
+    """Section 5.3: 29 layers = 3 stages x 3 blocks x 3 layers + conv1 + fc."""
+    base = cardinality * group_width
+    return ResNetConfig(
+        stages=cifar_stages(3, out_channels=(256, 512, 1024), widths=(base, 2 * base, 4 * base)),
+        block="bottleneck",
+        stem="cifar",
+        stem_channels=64,
+        cardinality=cardinality,
+        num_classes=10,
+    )
+
+
+# Table 7: the CIFAR networks.
+RESNEXT29_8X64D = _cifar(8, 64)
+RESNEXT29_16X64D = _cifar(16, 64)
+
+
+def _card(
+    name: str,
+    table: str,
+    *,
+    params: str | None = None,
+    macs: str | None = None,
+    twins: tuple[tuple[str, str], ...] = (),
+    cifar: bool = False,
+    deviations: tuple[str, ...] = (),
+) -> ModelCard:
+    return ModelCard(
+        name=name,
+        family="resnext",
+        title="Aggregated Residual Transformations for Deep Neural Networks",
+        authors="Xie, Girshick, Dollar, Tu, He",
+        year=2016,
+        arxiv="1611.05431",
+        table=table,
+        key_ideas=(
+            "Cardinality (the number of parallel paths C) is a dimension besides depth and "
+            "width: at equal parameters, more paths of width d beat wider or deeper nets.",
+            "Split-transform-merge of C identical paths equals one bottleneck whose 3x3 is a "
+            "grouped convolution with C groups (Fig. 3a = 3b = 3c).",
+            "The template keeps ResNet's rules: same-size blocks share widths, and each "
+            "downsampling doubles the width.",
+        ),
+        input_size=(3, 32, 32) if cifar else (3, 224, 224),
+        paper_params=Reported(params) if params else None,
+        paper_macs=Reported(macs) if macs else None,
+        dataset="CIFAR-10" if cifar else "ImageNet",
+        num_classes=10 if cifar else 1000,
+        twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
+        deviations=deviations,
+    )
+
+
+@register(
+    _card(
+        "resnext50_32x4d",
+        "Table 1, ResNeXt-50 (32x4d)",
+        params="25.0M",
+        macs="4.2G",
+        twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
+    )
+)
+def resnext50_32x4d(**overrides) -> ResNet:  # 25.0M params, 4.3G MACs
+    return ResNet(RESNEXT50_32X4D, **overrides)
+
+
+@register(
+    _card(
+        "resnext101_32x4d",
+        "Table 1 template at 101 layers (Table 3/5), 32x4d",
+        twins=(("timm", "resnext101_32x4d"),),
+    )
+)
+def resnext101_32x4d(**overrides) -> ResNet:  # 44.2M params, 8.0G MACs
+    return ResNet(RESNEXT101_32X4D, **overrides)
+
+
+@register(
+    _card(
+        "resnext101_32x8d",
+        "Table 1 template at 101 layers, 32x8d",
+        twins=(("torchvision", "resnext101_32x8d"),),
+    )
+)
+def resnext101_32x8d(**overrides) -> ResNet:  # 88.8M params, 16.4G MACs
+    return ResNet(RESNEXT101_32X8D, **overrides)
+
+
+@register(
+    _card(
+        "resnext101_64x4d",
+        "Table 5, ResNeXt-101 (64x4d)",
+        twins=(("torchvision", "resnext101_64x4d"),),
+    )
+)
+def resnext101_64x4d(**overrides) -> ResNet:  # 83.5M params, 15.5G MACs
+    return ResNet(RESNEXT101_64X4D, **overrides)
+
+
+@register(_card("resnext29_8x64d", "Table 7, ResNeXt-29 8x64d", params="34.4M", cifar=True))
+def resnext29_8x64d(**overrides) -> ResNet:  # 34.4M params
+    return ResNet(RESNEXT29_8X64D, **overrides)
+
+
+@register(
+    _card(
+        "resnext29_16x64d",
+        "Table 7, ResNeXt-29 16x64d",
+        params="68.1M",
+        cifar=True,
+        deviations=(
+            "none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",
+        ),
+    )
+)
+def resnext29_16x64d(**overrides) -> ResNet:  # 68.2M params
+    return ResNet(RESNEXT29_16X64D, **overrides)

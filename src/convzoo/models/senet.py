@@ -1,0 +1,176 @@
+"""Squeeze-and-excitation networks: channel attention in residual blocks.
+
+Hu, Shen, Sun (2017). Squeeze-and-Excitation Networks. arXiv:1709.01507.
+
+An SE block (Fig. 1, ``blocks.attention.SqueezeExcite``) pools each channel to
+one number (squeeze), maps the vector through a bottleneck of two fully
+connected layers with reduction ratio r = 16 and a sigmoid (excitation), and
+rescales the channels with the result. In a residual block it acts on the
+residual branch before the addition (Fig. 3); any block of
+``blocks.residual`` takes it via ``se_reduction``.
+
+- Table 1 / Table 2: SE-ResNet-50/101/152 and SE-ResNeXt-50 (32x4d) are the
+  ResNet and ResNeXt tables with an SE block in every bottleneck, +~10%
+  parameters (SE-ResNet-50: 28.1M in the reduction-ratio ablation, r = 16) and
+  <1% multiply-adds (3.87 vs 3.86 GFLOPs). As in the authors' Caffe models,
+  SE-ResNets stride their first 1x1 and SE-ResNeXts their 3x3, and the stem's
+  max-pool rounds its output size up instead of padding.
+- SENet-154 (section 6 / Table 8, the ILSVRC 2017 winner): SE-ResNeXt-152 with
+  64 groups, the 7x7 stem replaced by three 3x3 convs (64, 64, 128 filters),
+  first 1x1s at half the 3x3 width, 3x3 projection shortcuts where the
+  resolution halves, and dropout 0.2 before the classifier.
+
+timm's ``legacy_seresnet*``, ``legacy_seresnext50_32x4d`` and
+``legacy_senet154`` (ports of the Caffe models) are the twins.
+"""
+
+from __future__ import annotations
+
+from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.resnet import (
+    IMAGENET_DEPTHS,
+    ResidualStage,
+    ResNet,
+    ResNetConfig,
+    imagenet_stages,
+)
+from convzoo.registry import ModelCard, Reported, Twin, register
+
+__all__ = ["timm_legacy_senet_rules"]
+
+REDUCTION = 16  # r of section 6.1 / the reduction-ratio ablation
+
+
+def _se_resnet(depth: int) -> ResNetConfig:
+    return ResNetConfig(
+        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True),
+        block="bottleneck",
+        stride_at="1x1",
+        se_reduction=REDUCTION,
+        stem_pool_ceil=True,
+    )
+
+
+# Table 1: ResNet-50 columns with SE blocks, and the 101/152-layer versions (Table 2).
+SE_RESNET50 = _se_resnet(50)
+SE_RESNET101 = _se_resnet(101)
+SE_RESNET152 = _se_resnet(152)
+# Table 1, right column: SE-ResNeXt-50 (32x4d).
+SE_RESNEXT50_32X4D = ResNetConfig(
+    stages=imagenet_stages(
+        IMAGENET_DEPTHS[50],
+        bottleneck=True,
+        widths=tuple(
+            bottleneck_width(out, cardinality=32, base_width=4) for out in (256, 512, 1024, 2048)
+        ),
+    ),
+    block="bottleneck",
+    cardinality=32,
+    se_reduction=REDUCTION,
+    stem_pool_ceil=True,
+)
+# Section 6 / Table 8: SENet-154, blocks (3, 8, 36, 3); 3x3 width = output width.
+SENET154 = ResNetConfig(
+    stages=(
+        ResidualStage("conv2_x", 3, 256, 1, width=256, reduce_width=128),
+        ResidualStage("conv3_x", 8, 512, 2, width=512, reduce_width=256),
+        ResidualStage("conv4_x", 36, 1024, 2, width=1024, reduce_width=512),
+        ResidualStage("conv5_x", 3, 2048, 2, width=2048, reduce_width=1024),
+    ),
+    block="bottleneck",
+    stem="deep",
+    stem_channels=128,
+    stem_pool_ceil=True,
+    cardinality=64,
+    shortcut_kernel=3,
+    se_reduction=REDUCTION,
+    dropout=0.2,
+)
+
+
+def timm_legacy_senet_rules() -> tuple:
+    """timm legacy SENet keys (layer0.convK/bnK, layerK.i..., se_module.fc1/fc2, last_linear)."""
+    rules: list = [
+        (r"\.conv(\d)\.", r".conv\1.conv."),
+        (r"\.bn(\d)\.", r".conv\1.norm."),
+        (r"\.downsample\.0\.", ".shortcut.conv."),
+        (r"\.downsample\.1\.", ".shortcut.norm."),
+        (r"\.se_module\.fc1\.", ".se.reduce."),
+        (r"\.se_module\.fc2\.", ".se.expand."),
+        (r"^layer0\.", "stem."),
+    ]
+    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
+    rules += [(r"^last_linear\.", "head.fc.")]
+    return tuple(rules)
+
+
+def _card(
+    name: str,
+    table: str,
+    twin: str,
+    *,
+    params: str | None = None,
+    macs: str | None = None,
+    deviations: tuple[str, ...] = (),
+) -> ModelCard:
+    return ModelCard(
+        name=name,
+        family="senet",
+        title="Squeeze-and-Excitation Networks",
+        authors="Hu, Shen, Sun",
+        year=2017,
+        arxiv="1709.01507",
+        table=table,
+        key_ideas=(
+            "Squeeze (global average pool) then excite (FC-ReLU-FC-sigmoid): the network "
+            "learns per-channel weights from global context and rescales its features.",
+            "The SE block drops into any architecture (residual, Inception) for ~10% more "
+            "parameters and <1% more multiply-adds; ResNet-50 + SE ~ ResNet-101 accuracy.",
+            "Reduction ratio r trades parameters for accuracy; r = 16 is the chosen balance.",
+        ),
+        input_size=(3, 224, 224),
+        paper_params=Reported(params) if params else None,
+        paper_macs=Reported(macs) if macs else None,
+        twins=(Twin("timm", twin, timm_legacy_senet_rules()),),
+        deviations=deviations,
+    )
+
+
+@register(
+    _card(
+        "se_resnet50",
+        "Table 1, SE-ResNet-50",
+        "legacy_seresnet50",
+        params="28.1M",
+        macs="3.87G",
+    )
+)
+def se_resnet50(**overrides) -> ResNet:  # 28.1M params, 3.9G MACs
+    return ResNet(SE_RESNET50, **overrides)
+
+
+@register(_card("se_resnet101", "Table 2, SE-ResNet-101", "legacy_seresnet101", macs="7.60G"))
+def se_resnet101(**overrides) -> ResNet:  # 49.3M params, 7.6G MACs
+    return ResNet(SE_RESNET101, **overrides)
+
+
+@register(_card("se_resnet152", "Table 2, SE-ResNet-152", "legacy_seresnet152", macs="11.32G"))
+def se_resnet152(**overrides) -> ResNet:  # 66.8M params, 11.3G MACs
+    return ResNet(SE_RESNET152, **overrides)
+
+
+@register(
+    _card(
+        "se_resnext50_32x4d",
+        "Table 1, SE-ResNeXt-50 (32x4d)",
+        "legacy_seresnext50_32x4d",
+        macs="4.25G",
+    )
+)
+def se_resnext50_32x4d(**overrides) -> ResNet:  # 27.6M params, 4.3G MACs
+    return ResNet(SE_RESNEXT50_32X4D, **overrides)
+
+
+@register(_card("senet154", "Section 6 / Table 8, SENet-154", "legacy_senet154"))
+def senet154(**overrides) -> ResNet:  # 115.1M params, 20.7G MACs
+    return ResNet(SENET154, **overrides)
