@@ -136,7 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("patterns", nargs="*", default=["*"], help="names or globs (default: all)")
     parser.add_argument("--format", choices=FORMATS, action="append", help="default: both")
     parser.add_argument("--jsonl", type=Path, help="append each row to this JSON-lines file")
+    parser.add_argument(
+        "--table", type=Path, nargs="+", metavar="JSONL", help="only print the table of saved rows"
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        saved: dict[tuple[str, str], SweepRow] = {}
+        for file in args.table:
+            for line in file.read_text().splitlines():
+                data = json.loads(line)
+                row = SweepRow(**{**data, "input_shape": tuple(data["input_shape"])})
+                saved[row.model, row.format] = row  # a later run of the same export wins
+        print(markdown(sorted(saved.values(), key=lambda r: (r.family, r.model))))
+        return 0
     names = sorted({name for pattern in args.patterns for name in list_models(pattern)})
     rows = []
     for row in sweep(names, args.format or FORMATS):

@@ -129,10 +129,12 @@ def export_onnx(
             "install them with `pip install 'convzoo[export]'`"
         ) from exc
     path = Path(path)
+    data_file = path.with_name(path.name + ".data")
     shape = _input_shape(model, input_size)
     with _eval_mode(model):
         example = _random_input(EXPORT_BATCH, shape, seed=0)
-        model(example)  # the model's own input check speaks before the exporter does
+        with torch.no_grad():
+            model(example)  # the model's own input check speaks before the exporter does
         start = time.perf_counter()
         try:
             with _quiet():
@@ -149,6 +151,7 @@ def export_onnx(
                 )
             program.model.metadata_props.update(_metadata_strings(metadata))
             path.parent.mkdir(parents=True, exist_ok=True)
+            data_file.unlink(missing_ok=True)  # a previous export's weights, if any
             program.save(path)  # weights go to `<path>.data` only past protobuf's 2 GB limit
         except Exception as exc:
             raise ExportError(f"ONNX export of {_name(model)} failed: {_first_line(exc)}") from exc
@@ -176,7 +179,6 @@ def export_onnx(
         diff, limit, scale = _compare(model, run_exported, shape, rtol, atol, "onnxruntime")
         verify_seconds = time.perf_counter() - start
 
-    data_file = path.with_name(path.name + ".data")
     files = (path, data_file) if data_file.exists() else (path,)
     return ExportResult(
         format="onnx",
@@ -211,7 +213,8 @@ def export_torchscript(
     shape = _input_shape(model, input_size)
     with _eval_mode(model):
         example = _random_input(EXPORT_BATCH, shape, seed=0)
-        model(example)
+        with torch.no_grad():
+            model(example)
         start = time.perf_counter()
         try:
             with _quiet(), torch.no_grad():
@@ -236,7 +239,8 @@ def export_torchscript(
             ) from exc
 
         def run_exported(x: Tensor) -> Tensor:
-            output = loaded(x)
+            with torch.no_grad():
+                output = loaded(x)
             return output[0] if isinstance(output, tuple) else output
 
         diff, limit, scale = _compare(model, run_exported, shape, rtol, atol, "torch.jit.load")
