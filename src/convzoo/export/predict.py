@@ -178,6 +178,11 @@ class Predictor:
         *,
         batch_size: int = 32,
     ) -> None:
+        card = getattr(model, "card", None)
+        if card is not None and card.task != "classification":
+            raise ValueError(
+                f"predict gives class probabilities; {card.name} is a {card.task} network"
+            )
         self.model = model.eval()
         self.preprocess = preprocess
         num_classes = getattr(model, "num_classes", None)
