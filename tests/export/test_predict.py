@@ -59,6 +59,13 @@ def test_preprocess_converts_channels_resizes_and_normalises(tmp_path):
     torch.testing.assert_close(x[:, 0, 0], expected, atol=1e-5, rtol=0)
 
 
+def test_16_bit_grayscale_is_scaled_not_clipped(tmp_path):
+    prep = Preprocess(in_channels=1, input_size=(4, 4), mean=(0.0,), std=(1.0,))
+    Image.fromarray(np.full((4, 4), 40000, dtype=np.uint16)).save(tmp_path / "g16.png")
+    x = prep.load(tmp_path / "g16.png")
+    torch.testing.assert_close(x, torch.full_like(x, (40000 >> 8) / 255))
+
+
 def test_transparent_pixels_count_as_white(tmp_path):
     prep = Preprocess(in_channels=1, input_size=(4, 4), mean=(0.0,), std=(1.0,))
     x = prep.load(solid(tmp_path / "clear.png", (0, 0, 0, 0), mode="RGBA"))

@@ -131,7 +131,7 @@ def _to_mode(image: Image.Image, mode: str) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    elif image.mode == "I" or image.mode.startswith("I;16"):
+    elif image.mode.startswith("I;16"):
         # 16-bit grayscale (PNG scans): PIL's convert would clip at 255, so scale instead
         wide = np.asarray(image.convert("I"), dtype=np.int64)
         image = Image.fromarray((wide >> 8).clip(0, 255).astype(np.uint8), "L")
