@@ -1,0 +1,1 @@
+"""Architecture search over convzoo's building blocks, starting from design spaces."""
