@@ -126,7 +126,7 @@ def markdown(rows: Sequence[SweepRow]) -> str:
             elif row.ok:
                 entries.append(f"ok {row.max_abs_diff:.1e} (of {row.max_abs_output:.1e})")
             else:
-                entries.append(f"**fails**: {row.error}")
+                entries.append(f"**fails**: {row.error}".replace("|", "\\|"))
         lines.append(f"| {name} | {first.family} | {c}x{h}x{w} | " + " | ".join(entries) + " |")
     return "\n".join(lines)
 
