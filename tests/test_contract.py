@@ -1,6 +1,7 @@
 """The model contract, checked over every registered network."""
 
 import importlib
+import math
 
 import pytest
 import torch
@@ -74,3 +75,20 @@ def test_card_is_complete_and_cited_in_the_family_module(name):
     citation = card.arxiv or card.citation
     assert citation in module_doc, f"{builder.__module__} docstring does not cite {citation}"
     assert str(card.year) in module_doc
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_features_only_gives_the_maps_feature_info_lists(name):
+    with torch.device("meta"):
+        backbone = convzoo.create_model(name, features_only=True)
+    model = backbone.model
+    h, w = model.default_input_size
+    features = backbone(torch.empty(1, model.in_channels, h, w, device="meta"))
+    assert len(features) == len(backbone.feature_info)
+    for feature, info in zip(features, backbone.feature_info, strict=True):
+        assert feature.shape[1] == info.channels, info
+        # padding rounds sizes up, valid convolutions shrink them: never by a factor of 2
+        side = feature.shape[-1]
+        assert side == 1 or math.ceil(h / (2 * info.stride)) < side, info  # LeNet C5 is 1x1
+        assert side <= math.ceil(h / info.stride), info
+    assert not list(model.head.parameters()), "the head is dropped: no unused weights"

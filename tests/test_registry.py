@@ -92,3 +92,14 @@ def test_features_only_returns_stage_maps():
     feats = backbone(torch.randn(1, 3, 64, 64))
     assert [f.shape[1] for f in feats] == [i.channels for i in backbone.feature_info]
     assert [64 // f.shape[-1] for f in feats] == [i.stride for i in backbone.feature_info]
+
+
+def test_every_family_module_is_imported():
+    import pkgutil
+    import sys
+
+    import convzoo.models
+
+    modules = {m.name for m in pkgutil.iter_modules(convzoo.models.__path__)} - {"base"}
+    missing = {m for m in modules if f"convzoo.models.{m}" not in sys.modules}
+    assert not missing, f"convzoo/models/__init__.py does not import {sorted(missing)}"

@@ -12,9 +12,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import export, info, list_models, predict
+from convzoo.cli import eval as eval_cmd
+from convzoo.cli import export, info, list_models, predict, train
 
-COMMANDS: tuple[ModuleType, ...] = (list_models, info, predict, export)
+COMMANDS: tuple[ModuleType, ...] = (list_models, info, train, eval_cmd, predict, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -145,12 +145,17 @@ class ConvNet(nn.Module):
 
 
 class FeatureExtractor(nn.Module):
-    """A classifier without its head: forward returns the stage feature maps."""
+    """A classifier without its head: forward returns the stage feature maps.
+
+    Takes ownership of `model` and removes its head, so every parameter left is
+    used (DistributedDataParallel and optimizers see no dead weights).
+    """
 
     def __init__(self, model: ConvNet) -> None:
         super().__init__()
         if not hasattr(model, "forward_stages"):
             raise TypeError(f"{type(model).__name__} does not provide stage features")
+        model.head = nn.Identity()
         self.model = model
         self.feature_info = list(model.feature_info)
         self.in_channels = model.in_channels

@@ -12,9 +12,16 @@ A checkpoint is a dict saved with `torch.save`::
         "classes": ["T-shirt/top", ...],
         ...                            # training settings, free-form JSON-able values
       },
-      "model": state_dict,
+      "model": state_dict,             # the weights to use (EMA weights when EMA is on)
       ...                              # optimizer, scheduler, EMA, RNG states, epoch
     }
+
+Keys the training engine adds (`convzoo.train.engine`): "kind" ("last" or "best"),
+"epoch" (epochs completed); in last.pt also "optimizer", "scheduler",
+"progress" {"epoch", "step", "best_acc", "best_epoch", "elapsed"}, "ranks" (one
+{"rng", "sums"} per process) and, with EMA, "train_model" (the raw weights).
+The config also holds "dataset", "splits", "augment", "notes", "world_size" and
+"train" (every TrainConfig setting); "preprocess" adds "resize".
 
 Writes go to a temporary file in the same folder, are fsync'ed, then renamed
 over the target (atomic on POSIX), so a crash leaves either the old or the new

@@ -1,0 +1,49 @@
+"""convzoo eval RUN_DIR_OR_CHECKPOINT [--dataset D]"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from convzoo.cli.output import console, print_json
+from convzoo.train.evaluation import evaluate_checkpoint
+
+NAME = "eval"
+HELP = "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix."
+EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fashion-mnist"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a run directory (its best.pt) or a .pt file")
+    parser.add_argument("--dataset", help="default: the dataset the model was trained on")
+    parser.add_argument("--data-dir", help="look for dataset files here first")
+    parser.add_argument("--no-download", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--out", help="folder for eval-*.json and confusion-*.png")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = evaluate_checkpoint(
+        args.checkpoint,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        batch_size=args.batch_size,
+        out_dir=args.out,
+    )
+    if args.json:
+        print_json(result)
+        return 0
+    table = Table(title=f"{result['model']} on {result['dataset']} ({result['images']} images)")
+    table.add_column("class")
+    table.add_column("accuracy", justify="right")
+    for name, acc in result["per_class_accuracy"].items():
+        table.add_row(name, f"{acc:.2f}%")
+    console.print(table)
+    console.print(
+        f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}"
+    )
+    console.print(f"wrote {result['json']} and {result['png']}")
+    return 0
