@@ -12,7 +12,17 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from convzoo.cli import compare, conv_cost, diagram, info, list_models, receptive_field, train
+from convzoo.cli import (
+    compare,
+    conv_cost,
+    diagram,
+    export,
+    info,
+    list_models,
+    predict,
+    receptive_field,
+    train,
+)
 from convzoo.cli import eval as eval_cmd
 
 COMMANDS: tuple[ModuleType, ...] = (
@@ -24,6 +34,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     conv_cost,
     train,
     eval_cmd,
+    predict,
+    export,
 )
 
 
