@@ -68,3 +68,10 @@ def test_summary_of_an_instance_leaves_it_untouched():
 def test_summary_rejects_bad_size():
     with pytest.raises(ValueError, match="expects input"):
         summary("vgg11", 16)
+
+
+def test_summary_of_a_plain_module_with_an_explicit_size():
+    from torch import nn
+
+    plain = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(8 * 8 * 8, 4))
+    assert summary(plain, (3, 10, 10)).total_macs == 8 * 8 * 8 * 27 + 8 * 8 * 8 * 4

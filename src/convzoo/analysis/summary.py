@@ -202,14 +202,15 @@ def _default_input(model: nn.Module) -> tuple[int, int, int]:
 def resolve_input_size(
     model: nn.Module, input_size: tuple[int, ...] | int | None
 ) -> tuple[int, ...]:
-    default = _default_input(model)
     if input_size is None:
-        return default
+        return _default_input(model)
+    if not isinstance(input_size, int) and len(input_size) == 3:
+        return tuple(input_size)  # (C, H, W): nothing to look up
+    card = getattr(model, "card", None)
+    channels = getattr(model, "in_channels", card.input_size[0] if card else 3)
     if isinstance(input_size, int):
-        return (default[0], input_size, input_size)
-    if len(input_size) == 2:
-        return (default[0], *input_size)
-    return tuple(input_size)
+        return (channels, input_size, input_size)
+    return (channels, *input_size)
 
 
 @dataclass

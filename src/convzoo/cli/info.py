@@ -144,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(*("-" if c is None else str(c) for c in cells))
     wide_console().print(table)
     paper_params = f" (paper: {card.paper_params})" if card.paper_params else ""
-    paper_macs = f" (paper: {card.paper_macs})" if card.paper_macs else ""
+    # the paper's multiply-adds hold at the paper's input size only
+    at_paper_size = tuple(result.input_size) == tuple(card.input_size)
+    paper_macs = f" (paper: {card.paper_macs})" if card.paper_macs and at_paper_size else ""
     console.print(
         f"params: {result.total_params:,}{paper_params}  "
         f"(trainable {result.trainable_params:,}, non-trainable {result.non_trainable_params:,})"
