@@ -8,9 +8,6 @@ factorized kernels, stride-2 "reduction" branches, a residual connection), so
 one `InceptionModule` serves GoogLeNet, BN-Inception, Inception-v3/v4 and the
 Inception-ResNets; a branch may itself split (Inception-v3's 1x3 || 3x1
 expansion is an `InceptionModule` inside a branch).
-
-`forward_with_aux` runs a network stage by stage and feeds the auxiliary
-classifiers (GoogLeNet, Inception-v3) from the layers they are attached to.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-__all__ = ["InceptionModule", "branch_channels", "forward_with_aux"]
+__all__ = ["InceptionModule", "branch_channels"]
 
 
 def branch_channels(branch: nn.Module, in_channels: int) -> int:
@@ -49,21 +46,3 @@ class InceptionModule(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # every branch keeps H x W (or all halve it), so they stack along channels
         return torch.cat([branch(x) for branch in self.children()], dim=1)
-
-
-def forward_with_aux(
-    stem: nn.Module, stages: nn.Sequential, aux_heads: nn.ModuleDict, x: Tensor
-) -> tuple[Tensor, tuple[Tensor, ...]]:
-    """Run ``stem`` and ``stages`` layer by layer; after each layer whose name is a key of
-    ``aux_heads`` (e.g. "4a"), apply that auxiliary head. Returns the features and the
-    auxiliary logits in network order."""
-    x = stem(x)
-    aux: list[Tensor] = []
-    for stage in stages:
-        for name, layer in stage.named_children():
-            x = layer(x)
-            if name in aux_heads:
-                aux.append(aux_heads[name](x))
-    if len(aux) != len(aux_heads):
-        raise RuntimeError(f"auxiliary heads {list(aux_heads)} found only {len(aux)} taps")
-    return x, tuple(aux)

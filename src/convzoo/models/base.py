@@ -17,7 +17,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AuxOutput", "ConvNet", "FeatureExtractor", "FeatureInfo", "new_output_layer"]
+__all__ = [
+    "AuxClassifierNet",
+    "AuxOutput",
+    "ConvNet",
+    "FeatureExtractor",
+    "FeatureInfo",
+    "new_output_layer",
+]
 
 
 class AuxOutput(NamedTuple):
@@ -142,6 +149,37 @@ class ConvNet(nn.Module):
         """Replace the final layer so the network predicts `num_classes` classes."""
         self.head.fc = new_output_layer(self.head.fc, num_classes)
         self.num_classes = num_classes
+
+
+class AuxClassifierNet(ConvNet):
+    """A ConvNet with auxiliary classifiers (GoogLeNet, Inception-v3).
+
+    ``aux_heads`` maps the name of a layer inside a stage (e.g. "4a") to the head
+    that hangs off its output. In training mode forward returns `AuxOutput`;
+    in eval mode, or without heads, plain logits.
+    """
+
+    aux_heads: nn.ModuleDict
+
+    def forward(self, x: Tensor) -> Tensor | AuxOutput:
+        if not (self.training and len(self.aux_heads)):
+            return super().forward(x)
+        self.check_input(x)
+        x = self.stem(x)
+        aux: list[Tensor] = []
+        for stage in self.stages:
+            for name, layer in stage.named_children():
+                x = layer(x)
+                if name in self.aux_heads:
+                    aux.append(self.aux_heads[name](x))
+        if len(aux) != len(self.aux_heads):
+            raise RuntimeError(f"auxiliary heads {list(self.aux_heads)} found {len(aux)} taps")
+        return AuxOutput(self.forward_head(x), tuple(aux))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        super().reset_classifier(num_classes)
+        for head in self.aux_heads.values():
+            head.fc = new_output_layer(head.fc, num_classes)
 
 
 class FeatureExtractor(nn.Module):

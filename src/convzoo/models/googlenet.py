@@ -35,13 +35,11 @@ from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule, forward_with_aux
+from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import (
-    AuxOutput,
-    ConvNet,
+    AuxClassifierNet,
     FeatureInfo,
     init_weights_like_torchvision,
-    new_output_layer,
 )
 from convzoo.registry import ModelCard, Reported, Twin, register
 
@@ -211,7 +209,7 @@ class AuxHead(nn.Module):
         return self.fc(self.dropout(self.act(self.fc1(x))))
 
 
-class GoogLeNet(ConvNet):
+class GoogLeNet(AuxClassifierNet):
     """GoogLeNet / BN-Inception: stem, inception modules at 28, 14, 7, average pool, fc."""
 
     def __init__(
@@ -266,18 +264,6 @@ class GoogLeNet(ConvNet):
         drop = config.dropout if dropout is None else dropout
         self.head = ClassifierHead(channels, num_classes, dropout=drop)  # (N, 1024, 7, 7)
         init_weights_like_torchvision(self)
-
-    def forward(self, x: Tensor) -> Tensor | AuxOutput:
-        if not (self.training and len(self.aux_heads)):
-            return super().forward(x)
-        self.check_input(x)
-        features, aux = forward_with_aux(self.stem, self.stages, self.aux_heads, x)
-        return AuxOutput(self.forward_head(features), aux)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        super().reset_classifier(num_classes)
-        for head in self.aux_heads.values():
-            head.fc = new_output_layer(head.fc, num_classes)
 
 
 def _torchvision_rules() -> tuple:

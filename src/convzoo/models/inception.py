@@ -27,13 +27,11 @@ from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule, forward_with_aux
+from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import (
-    AuxOutput,
-    ConvNet,
+    AuxClassifierNet,
     FeatureInfo,
     init_weights_like_torchvision,
-    new_output_layer,
 )
 from convzoo.registry import ModelCard, Twin, register
 
@@ -209,7 +207,7 @@ class AuxHeadV3(nn.Module):
         return self.fc(self.flatten(self.gap(self.conv(self.reduce(self.pool(x))))))
 
 
-class InceptionNet(ConvNet):
+class InceptionNet(AuxClassifierNet):
     """Stem, then stages of Inception(-ResNet) modules, average pool, dropout, fc."""
 
     def __init__(
@@ -252,18 +250,6 @@ class InceptionNet(ConvNet):
         drop = config.dropout if dropout is None else dropout
         self.head = ClassifierHead(channels, num_classes, dropout=drop)  # (N, C, 8, 8) -> (N, C)
         init_weights_like_torchvision(self)
-
-    def forward(self, x: Tensor) -> Tensor | AuxOutput:
-        if not (self.training and len(self.aux_heads)):
-            return super().forward(x)
-        self.check_input(x)
-        features, aux = forward_with_aux(self.stem, self.stages, self.aux_heads, x)
-        return AuxOutput(self.forward_head(features), aux)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        super().reset_classifier(num_classes)
-        for head in self.aux_heads.values():
-            head.fc = new_output_layer(head.fc, num_classes)
 
 
 def _stride_of(spec: LayerSpec) -> int:
