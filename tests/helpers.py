@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
+import convzoo
 from convzoo.models.base import AuxOutput
 
 
@@ -22,3 +25,20 @@ def small_input(model, batch: int = 2) -> Tensor:
     else:
         h = w = model.min_input_size
     return torch.randn(batch, model.in_channels, h, w)
+
+
+# Networks above this many parameters run their real-weight checks (forward/backward
+# on the CPU, twin equivalence) in the slow suite; the default suite checks them on
+# the meta device. Keeps `pytest -q` near ten minutes on two cores.
+HEAVY_PARAMS = 60_000_000
+
+
+@functools.cache
+def param_count(name: str) -> int:
+    with torch.device("meta"):
+        model = convzoo.create_model(name)
+    return sum(p.numel() for p in model.parameters())
+
+
+def heavy(name: str) -> bool:
+    return param_count(name) > HEAVY_PARAMS

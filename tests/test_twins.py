@@ -6,10 +6,14 @@ import torch
 
 import convzoo
 from convzoo.interop import load_reference_weights
+from tests.helpers import heavy
 
 TWINS = [
     pytest.param(
-        name, twin, id=f"{name}-{twin}" + "".join(f"-{k}={v}" for k, v in twin.kwargs.items())
+        name,
+        twin,
+        id=f"{name}-{twin}" + "".join(f"-{k}={v}" for k, v in twin.kwargs.items()),
+        marks=pytest.mark.slow if heavy(name) else (),
     )
     for name in convzoo.list_models()
     for twin in convzoo.model_card(name).twins
