@@ -195,8 +195,7 @@ def test_vgg16_pool5_is_212():
 
 
 def _needs(name: str) -> None:
-    if name not in list_models():
-        pytest.skip(f"{name} is not registered yet (its family has not landed on main)")
+    assert name in list_models(), f"{name} is not registered"
 
 
 def test_alexnet_conv5_163_pool5_195():
