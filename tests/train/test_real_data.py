@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import convzoo
 from convzoo.data import load_dataset
 from convzoo.train.engine import TrainConfig, train
 
 
 @pytest.mark.slow
 def test_fashion_mnist_two_epochs_of_lenet5_modern(tmp_path):
-    if "lenet5_modern" not in convzoo.list_models():
-        pytest.skip("lenet5_modern is not registered")
     try:
         data = load_dataset("fashion-mnist", download=False)
     except FileNotFoundError:

@@ -697,11 +697,9 @@ class Tracer(TorchDispatchMode):
         for i in range(k):
             dim = x.dim() - k + i
             axis = _axis(dims[dim])
-            if axis is None:
-                pass
-            elif axis < 0:
+            if axis is not None and axis < 0:
                 global_context = True
-            else:
+            elif axis is not None:
                 fields[axis] = grow(fields[axis], i, xi.extent(axis))
             dims[dim] = ((axis, out.shape[dim]),) if axis is not None else ((None, out.shape[dim]),)
         dims[1] = ((None, out.shape[1]),) if x.dim() > 1 else dims[1]

@@ -375,10 +375,8 @@ def summary(
     run = trace(model, size, restore_mode=not isinstance(model_or_name, str), only=only)
     tracer = run.tracer
 
-    table: list[LayerRow] = []
-    if not rows:
-        pass
-    elif depth is None:
+    table: list[LayerRow] = []  # stays empty for rows=False (totals only)
+    if rows and depth is None:
         for name, module in modules.items():
             own_params = sum(p.numel() for p in module.parameters(recurse=False))
             is_leaf = next(module.children(), None) is None
@@ -396,7 +394,7 @@ def summary(
                         run.rf(name),
                     )
                 )
-    else:
+    elif rows:
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         for name in run.order:
