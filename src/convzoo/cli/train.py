@@ -1,17 +1,20 @@
-"""convzoo train MODEL [--dataset D] ... | convzoo train --resume RUN_DIR"""
+"""convzoo train MODEL [--dataset D] ... | convzoo train --resume RUN_DIR
+
+The options are generated from `TrainConfig`'s fields (type, default, help), so a
+new setting is one line in `convzoo.train.config`. Only options given on the
+command line reach the config; everything else keeps the config's default.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import types
+import typing
+from dataclasses import MISSING, Field, fields
+from typing import Any
 
-from convzoo.train.engine import (
-    NonFiniteLossError,
-    TrainConfig,
-    parse_model_args,
-    resume,
-    train,
-)
+from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args
 
 NAME = "train"
 HELP = "Train a model on a dataset, with progress, checkpoints, logs, curves and a test score."
@@ -23,138 +26,87 @@ EXAMPLE = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig(model="-")
-    a = parser.add_argument
-    a("model", nargs="?", help="a registered name (see `convzoo list`)")
-    a("--resume", metavar="RUN_DIR", help="continue this run from its last.pt")
-    a(
-        "--dataset",
-        default=d.dataset,
-        help="digits (default), mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, "
-        "folder:PATH, synthetic",
-    )
-    a("--data-dir", help="look for dataset files here first (also: $CONVZOO_DATA)")
-    a("--no-download", action="store_true", help="never download; fail if files are missing")
-    a("--epochs", type=int, default=d.epochs)
-    a("--batch-size", type=int, help="global batch, all processes (default 128; digits 32)")
-    a("--optimizer", choices=("sgd", "adamw"), default=d.optimizer)
-    a("--lr", type=float, help="peak learning rate (default 0.1 sgd, 1e-3 adamw)")
-    a("--momentum", type=float, default=d.momentum)
-    a("--nesterov", action="store_true")
-    a("--weight-decay", type=float, help="default 5e-4 sgd, 0.05 adamw; never on norms/biases")
-    a("--schedule", choices=("cosine", "step", "onecycle", "constant"), default=d.schedule)
-    a("--warmup-epochs", type=float, help="linear warm-up (default 1 if epochs >= 5, else 0)")
-    a(
-        "--milestones",
-        type=float,
-        nargs="+",
-        default=list(d.milestones),
-        help="step schedule: fractions of the run where lr is multiplied by --gamma",
-    )
-    a("--gamma", type=float, default=d.gamma)
-    a("--label-smoothing", type=float, default=d.label_smoothing)
-    a("--grad-clip", type=float, help="clip the global gradient norm to this value")
-    a(
-        "--ema",
-        type=float,
-        dest="ema_decay",
-        metavar="DECAY",
-        help="keep an EMA of the weights (e.g. 0.999) and evaluate it",
-    )
-    a("--seed", type=int, default=d.seed)
-    a("--deterministic", action="store_true", help="deterministic algorithms (exact resume)")
-    a("--precision", choices=("fp32", "bf16"), default=d.precision)
-    a("--channels-last", action="store_true")
-    a("--compile", action="store_true", help="torch.compile the model")
-    a("--input-size", type=int, help="resize images to this square size")
-    a("--no-augment", action="store_true", help="no random crops or flips")
-    a(
-        "--val-fraction",
-        type=float,
-        default=d.val_fraction,
-        help="share of the training set held out for validation (seeded by --split-seed)",
-    )
-    a("--split-seed", type=int, default=d.split_seed)
-    a(
-        "--workers",
-        type=int,
-        dest="num_workers",
-        default=d.num_workers,
-        help="image-decoding workers (folder: datasets)",
-    )
-    a("--eval-batch-size", type=int, default=d.eval_batch_size)
-    a(
-        "--checkpoint-every",
-        type=int,
-        default=0,
-        metavar="STEPS",
-        help="also write last.pt every STEPS steps inside an epoch",
-    )
-    a(
+    parser.add_argument("model", nargs="?", help="a registered name (see `convzoo list`)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last.pt")
+    types_ = TrainConfig.field_types()
+    for f in fields(TrainConfig):
+        if f.metadata.get("cli", True):
+            add_config_option(parser, f, types_[f.name])
+    parser.add_argument(
         "--model-arg",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="extra keyword for the model builder, e.g. --model-arg dropout=0.2",
     )
-    a("--out", help="run directory (default runs/<model>-<dataset>-<timestamp>)")
-    a("--threads", type=int, help="torch threads per process")
-    a("--device", choices=("auto", "cpu", "cuda"), default=d.device)
-    a("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
-    a("--no-tensorboard", action="store_true")
+
+
+def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any) -> None:
+    """One option for one config field; absent from the namespace unless given."""
+    flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+    kind, optional = unwrap_optional(annotation)
+    help_text = f.metadata.get("help", "")
+    extra: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
+    if kind is bool:
+        extra["action"] = argparse.BooleanOptionalAction
+    elif typing.get_origin(kind) is tuple:
+        extra.update(type=typing.get_args(kind)[0], nargs="+")
+    else:
+        extra["type"] = kind
+    if "choices" in f.metadata:
+        extra["choices"] = f.metadata["choices"]
+    if "metavar" in f.metadata:
+        extra["metavar"] = f.metadata["metavar"]
+    if f.default is not MISSING and f.default is not None and not optional:
+        shown = show_default(f.default)
+        help_text = f"{help_text} (default: {shown})" if help_text else f"default: {shown}"
+    parser.add_argument(flag, help=help_text or None, **extra)
+
+
+def show_default(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """``int | None`` -> (int, True); ``float`` -> (float, False)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"a config field must have one type (or None), got {annotation}")
+        return args[0], True
+    return annotation, False
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields set on the command line."""
+    options = [f.name for f in fields(TrainConfig) if f.metadata.get("cli", True)]
+    return {name: getattr(args, name) for name in options if hasattr(args, name)}
 
 
 def run(args: argparse.Namespace) -> int:
     from convzoo.train.distributed import shutdown
+    from convzoo.train.engine import NonFiniteLossError, resume, train
 
+    settings = given_settings(args)
     try:
         if args.resume:
-            changes = {"progress": not args.no_progress}
-            if args.threads:
-                changes["threads"] = args.threads
-            result = resume(args.resume, **changes)
+            fixed = sorted(set(settings) - set(RESUMABLE))
+            if args.model or args.model_arg or fixed:
+                given = [*(["MODEL"] if args.model else []), *fixed]
+                raise ValueError(
+                    f"--resume continues with the run's own settings; cannot change "
+                    f"{', '.join(given or ['--model-arg'])} (may change: {', '.join(RESUMABLE)})"
+                )
+            result = resume(args.resume, **settings)
         else:
             if not args.model:
                 raise ValueError("name a model to train (or pass --resume RUN_DIR)")
-            cfg = TrainConfig(
-                model=args.model,
-                dataset=args.dataset,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                optimizer=args.optimizer,
-                lr=args.lr,
-                momentum=args.momentum,
-                nesterov=args.nesterov,
-                weight_decay=args.weight_decay,
-                schedule=args.schedule,
-                warmup_epochs=args.warmup_epochs,
-                milestones=tuple(args.milestones),
-                gamma=args.gamma,
-                label_smoothing=args.label_smoothing,
-                grad_clip=args.grad_clip,
-                ema_decay=args.ema_decay,
-                seed=args.seed,
-                deterministic=args.deterministic,
-                precision=args.precision,
-                channels_last=args.channels_last,
-                compile=args.compile,
-                input_size=args.input_size,
-                augment=not args.no_augment,
-                val_fraction=args.val_fraction,
-                split_seed=args.split_seed,
-                data_dir=args.data_dir,
-                download=not args.no_download,
-                num_workers=args.num_workers,
-                eval_batch_size=args.eval_batch_size,
-                checkpoint_every=args.checkpoint_every,
-                model_kwargs=parse_model_args(args.model_arg),
-                out=args.out,
-                threads=args.threads,
-                progress=not args.no_progress,
-                tensorboard=not args.no_tensorboard,
-                device=args.device,
-            )
-            result = train(cfg)
+            model_kwargs = parse_model_args(args.model_arg)
+            result = train(TrainConfig(model=args.model, model_kwargs=model_kwargs, **settings))
     except NonFiniteLossError as exc:
         print(f"convzoo train: stopped: {exc}", file=sys.stderr)
         return 1

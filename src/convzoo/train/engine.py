@@ -21,120 +21,47 @@ RNG, the running sums of the epoch). With ``deterministic=True`` a run killed
 at any point and resumed from its ``last.pt`` ends with the same weights and
 the same metrics as a run that was never interrupted.
 
-Auxiliary heads: a model that returns `AuxOutput` in training mode declares
-``aux_loss_weight`` (a float, or one per head) on its class, e.g. GoogLeNet's
-0.3; the engine adds ``weight * CE(aux_logits)`` for every head and reads no
-model names.
+The pieces live next door: settings and their resolution in `convzoo.train.config`,
+seeds and RNG state in `convzoo.train.state`, the loss (with auxiliary heads) in
+`convzoo.train.losses`, model and batches in `convzoo.train.setup`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from convzoo.data import Augment, Batches, ImageSet, load_dataset, split_validation
-from convzoo.models.base import AuxOutput
-from convzoo.registry import create_model
+from convzoo.data import Batches, load_dataset
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
+from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
+from convzoo.train.losses import compute_loss
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
+from convzoo.train.report import console, epoch_line, progress_bar
+from convzoo.train.setup import build_parts, default_run_dir, unwrap
+from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
 
-__all__ = ["NonFiniteLossError", "RunResult", "TrainConfig", "resume", "train"]
+__all__ = [
+    "NonFiniteLossError",
+    "RunResult",
+    "TrainConfig",
+    "Trainer",
+    "compute_loss",
+    "parse_model_args",
+    "resume",
+    "train",
+]
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run stopped before taking that step."""
-
-
-@dataclass
-class TrainConfig:
-    """Every setting of a run; stored in config.json under "train"."""
-
-    model: str
-    dataset: str = "digits"
-    epochs: int = 10
-    batch_size: int | None = None  # global (all processes); default: the dataset's (128, digits 32)
-    optimizer: str = "sgd"  # sgd | adamw
-    lr: float | None = None  # default: 0.1 (sgd) / 1e-3 (adamw), for batch 128
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float | None = None  # default: 5e-4 (sgd) / 0.05 (adamw)
-    schedule: str = "cosine"  # cosine | step | onecycle | constant
-    warmup_epochs: float | None = None  # default: 1 if epochs >= 5 else 0
-    milestones: tuple[float, ...] = (0.5, 0.75)  # step schedule, fractions of the run
-    gamma: float = 0.1
-    label_smoothing: float = 0.0
-    grad_clip: float | None = None  # max global gradient norm
-    ema_decay: float | None = None  # e.g. 0.999; validation/test then use the EMA weights
-    seed: int = 0
-    deterministic: bool = False
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
-    channels_last: bool = False
-    compile: bool = False
-    input_size: int | None = None  # square side; default: native, or what the model needs
-    augment: bool = True
-    val_fraction: float = 0.1
-    split_seed: int = 0  # the validation split does not move when `seed` changes
-    data_dir: str | None = None
-    download: bool = True
-    num_workers: int = 2  # decoding workers for folder: datasets
-    eval_batch_size: int = 256
-    checkpoint_every: int = 0  # also write last.pt every N steps within an epoch
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    out: str | None = None  # run directory; default runs/<model>-<dataset>-<timestamp>
-    threads: int | None = None  # torch.set_num_threads
-    progress: bool = True
-    tensorboard: bool = True
-    device: str = "auto"  # auto | cpu | cuda
-
-    def __post_init__(self) -> None:
-        choices = {
-            "optimizer": ("sgd", "adamw"),
-            "schedule": ("cosine", "step", "onecycle", "constant"),
-            "precision": ("fp32", "bf16"),
-            "device": ("auto", "cpu", "cuda"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
-            raise ValueError(
-                f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
-            )
-        self.milestones = tuple(self.milestones)
-
-    @property
-    def resolved_lr(self) -> float:
-        return self.lr if self.lr is not None else (0.1 if self.optimizer == "sgd" else 1e-3)
-
-    @property
-    def resolved_weight_decay(self) -> float:
-        if self.weight_decay is not None:
-            return self.weight_decay
-        return 5e-4 if self.optimizer == "sgd" else 0.05
-
-    @property
-    def resolved_warmup(self) -> float:
-        if self.warmup_epochs is not None:
-            return self.warmup_epochs
-        return 1.0 if self.epochs >= 5 else 0.0
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -145,188 +72,36 @@ class RunResult:
     model: nn.Module
 
 
-# -- helpers ----------------------------------------------------------------
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def set_deterministic(on: bool, *, compiling: bool = False) -> None:
-    if on:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if compiling:
-        torch.use_deterministic_algorithms(on)
-    elif torch.are_deterministic_algorithms_enabled() != on:
-        # The public setter also configures Inductor, and importing Inductor costs many
-        # seconds; without --compile the ATen flag it sets is all that matters.
-        torch._C._set_deterministic_algorithms(on)
-    torch.backends.cudnn.deterministic = on
-    torch.backends.cudnn.benchmark = not on
-
-
-def rng_state() -> dict[str, Any]:
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
-        "numpy_pos": int(np.random.get_state()[2]),
-        "python": repr(random.getstate()),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    import ast
-
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"]))
-    random.setstate(ast.literal_eval(state["python"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def aux_weights(model: nn.Module, n_heads: int) -> list[float]:
-    """The loss weight of each auxiliary head, as the model's class declares it."""
-    weight = getattr(model, "aux_loss_weight", None)
-    if weight is None:
-        raise TypeError(
-            f"{type(model).__name__} returns auxiliary logits in training mode but does not "
-            "declare `aux_loss_weight` (the paper's weight of the auxiliary losses)"
-        )
-    weights = [float(weight)] * n_heads if isinstance(weight, int | float) else list(weight)
-    if len(weights) != n_heads:
-        raise ValueError(f"{len(weights)} aux_loss_weight values for {n_heads} auxiliary heads")
-    return weights
-
-
-def compute_loss(
-    output: Tensor | AuxOutput, labels: Tensor, criterion: nn.Module, model: nn.Module
-) -> tuple[Tensor, Tensor]:
-    """(total loss, main logits): main loss plus weighted auxiliary losses."""
-    if isinstance(output, AuxOutput):
-        loss = criterion(output.logits.float(), labels)
-        for weight, aux in zip(aux_weights(model, len(output.aux)), output.aux, strict=True):
-            loss = loss + weight * criterion(aux.float(), labels)
-        return loss, output.logits
-    return criterion(output.float(), labels), output
-
-
-def resolve_input_size(
-    model: nn.Module, data: ImageSet, requested: int | None
-) -> tuple[tuple[int, int], str | None]:
-    """The input size to train at, and a note when it differs from the images' own."""
-    name = getattr(getattr(model, "card", None), "name", type(model).__name__)
-    fixed = getattr(model, "fixed_input_size", False)
-    default = tuple(getattr(model, "default_input_size", (224, 224)))
-    minimum = getattr(model, "min_input_size", 1)
-    native = data.image_size
-    if requested is not None:
-        size = (requested, requested)
-        if fixed and size != default:
-            raise ValueError(
-                f"{name} only accepts {default[0]}x{default[1]} inputs, "
-                f"got --input-size {requested}"
-            )
-        if requested < minimum:
-            raise ValueError(f"{name} needs inputs of at least {minimum} px, got {requested}")
-    elif native is None or fixed:
-        size = default
-    elif min(native) < minimum:
-        size = (minimum, minimum)
-    else:
-        size = tuple(native)
-    if native is not None and size != tuple(native):
-        why = "--input-size" if requested else f"{name} needs it"
-        return size, f"images resized {native[0]}x{native[1]} -> {size[0]}x{size[1]} ({why})"
-    if native is None:
-        return size, f"images resized to {size[0]}x{size[1]}"
-    return size, None
-
-
-def default_run_dir(cfg: TrainConfig) -> Path:
-    dataset = cfg.dataset.split(":")[0]
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{cfg.model}-{dataset}-{stamp}"
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, "module", model)  # DistributedDataParallel
-    return getattr(model, "_orig_mod", model)  # torch.compile
-
-
-# -- the engine -------------------------------------------------------------
 class Trainer:
+    """One run: `fit()` trains to the end (or to Ctrl-C), then tests the best weights."""
+
     def __init__(self, cfg: TrainConfig, *, resume_from: Path | None = None) -> None:
-        self.cfg = cfg
+        self.requested = cfg
         self.dist: Dist = init_distributed(cfg.device)
         self.device = self.dist.device
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         set_deterministic(cfg.deterministic, compiling=cfg.compile)
-        self.console = _console()
+        self.console = console()
         self.run_dir = Path(resume_from or cfg.out or default_run_dir(cfg))
         if self.dist.enabled:  # every rank writes to the directory rank 0 chose
             self.run_dir = Path(self.dist.gather(str(self.run_dir))[0])
 
-        # data
-        data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
-        self.data = data
-        train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
-        # defaults become explicit values, so config.json says exactly what ran
-        cfg.batch_size = cfg.batch_size or data.batch_size
-        cfg.lr, cfg.weight_decay = cfg.resolved_lr, cfg.resolved_weight_decay
-        cfg.warmup_epochs = cfg.resolved_warmup
-
-        # model: identical initial weights on every rank
-        seed_everything(cfg.seed)
-        kwargs = {
-            **cfg.model_kwargs,
-            "num_classes": data.num_classes,
-            "in_channels": data.in_channels,
-        }
-        model = create_model(cfg.model, **kwargs)
-        self.input_size, note = resolve_input_size(model, data, cfg.input_size)
-        self.notes = [*data.notes, *([note] if note else [])]
-        self.model_kwargs = kwargs
-        native = data.image_size
-        if data.crop_padding < 0 or native is None:
-            padding = self.input_size[0] // 8
-        else:
-            padding = round(data.crop_padding * self.input_size[0] / native[0])
-        self.augment = Augment(padding, data.flip) if cfg.augment else None
-        train_split = train_split.resized(self.input_size)
-        val_split = val_split.resized(self.input_size) if val_split is not None else None
-        test_split = data.test.resized(self.input_size)
-
-        common = {
-            "mean": data.mean,
-            "std": data.std,
-            "rank": self.dist.rank,
-            "world_size": self.dist.world_size,
-            "num_workers": cfg.num_workers,
-        }
-        self.train_batches = Batches(
-            train_split,
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            augment=self.augment,
-            seed=cfg.seed,
-            **common,
+        self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+        # defaults become explicit values, so config.json says exactly what ran and why
+        resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
+        self.cfg, self.resolved_from = resolution.config, resolution.sources
+        cfg = self.cfg
+        parts = build_parts(cfg, self.data, self.dist)
+        model = parts.model
+        self.model_kwargs, self.input_size, self.notes = (
+            parts.model_kwargs,
+            parts.input_size,
+            parts.notes,
         )
-        eval_batch = cfg.eval_batch_size
-        self.val_batches = (
-            Batches(val_split, batch_size=eval_batch, shuffle=False, **common)
-            if val_split
-            else None
-        )
-        self.test_batches = Batches(test_split, batch_size=eval_batch, shuffle=False, **common)
-        self.sizes = {
-            "train": len(train_split),
-            "val": len(val_split or []),
-            "test": len(test_split),
-        }
+        self.augment, self.sizes = parts.augment, parts.sizes
+        self.train_batches = parts.train_batches
+        self.val_batches, self.test_batches = parts.val_batches, parts.test_batches
 
         model.to(self.device)
         if cfg.channels_last:
@@ -337,8 +112,8 @@ class Trainer:
         self.optimizer = build_optimizer(
             model,
             cfg.optimizer,
-            lr=cfg.resolved_lr,
-            weight_decay=cfg.resolved_weight_decay,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
         )
@@ -347,7 +122,7 @@ class Trainer:
             lr_multiplier(
                 cfg.schedule,
                 total_steps=self.total_steps,
-                warmup_steps=round(cfg.resolved_warmup * self.steps_per_epoch),
+                warmup_steps=round(cfg.warmup_epochs * self.steps_per_epoch),
                 milestones=cfg.milestones,
                 gamma=cfg.gamma,
             ),
@@ -401,6 +176,7 @@ class Trainer:
             "notes": self.notes,
             "world_size": self.dist.world_size,
             "train": asdict(self.cfg),
+            "resolved_from": self.resolved_from,
         }
 
     def _checkpoint(self, kind: str) -> dict[str, Any]:
@@ -517,7 +293,7 @@ class Trainer:
         model, fmodel = unwrap(self.model), self.forward_model
         fmodel.train()
         start_time, start_step = time.perf_counter(), self.step
-        bar = _progress(self.console, enabled=cfg.progress and self.dist.is_main)
+        bar = progress_bar(self.console, enabled=cfg.progress and self.dist.is_main)
         with bar:
             task = bar.add_task(
                 f"epoch {epoch + 1}/{cfg.epochs}",
@@ -610,7 +386,7 @@ class Trainer:
         if self.dist.is_main:
             self.log.append(record)
             plot_curves(self.log.records, self.run_dir / "curves.png", title=self._title())
-            self.console.print(_epoch_line(record, self.cfg.epochs, improved))
+            self.console.print(epoch_line(record, self.cfg.epochs, improved))
         if improved:
             self.save("best")
         self.save("last")
@@ -694,45 +470,6 @@ class Trainer:
         return max(float((w - everyone[0]).abs().max()) for w in everyone)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(soft_wrap=True)
-
-
-def _progress(console, *, enabled: bool):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2f}%"),
-        TextColumn("{task.fields[ips]:.0f} img/s"),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not (enabled and console.is_terminal),
-    )
-
-
-def _epoch_line(r: dict[str, Any], epochs: int, improved: bool) -> str:
-    val = f"  val loss {r['val_loss']:.4f} acc {r['val_acc']:.2f}%" if "val_acc" in r else ""
-    star = " *" if improved else ""
-    return (
-        f"epoch {r['epoch']:>3}/{epochs}  train loss {r['train_loss']:.4f} acc "
-        f"{r['train_acc']:.2f}%{val}  lr {r['lr']:.4g}  {r['img_per_s']:.0f} img/s  "
-        f"{r['epoch_time_s']:.1f}s{star}"
-    )
-
-
 # -- entry points -----------------------------------------------------------
 def train(cfg: TrainConfig) -> RunResult:
     """Train from scratch (see the module docstring)."""
@@ -749,7 +486,7 @@ def resume(run_dir: str | Path, **changes: Any) -> RunResult:
     if not (run_dir / "last.pt").is_file():
         raise FileNotFoundError(f"nothing to resume: {run_dir / 'last.pt'} does not exist")
     config = json.loads((run_dir / "config.json").read_text())
-    allowed = {"epochs", "progress", "num_workers", "threads", "tensorboard", "device"}
+    allowed = set(RESUMABLE)
     bad = sorted(set(changes) - allowed)
     if bad:
         raise ValueError(
@@ -757,17 +494,3 @@ def resume(run_dir: str | Path, **changes: Any) -> RunResult:
         )
     settings = {**config["train"], **changes, "out": str(run_dir)}
     return Trainer(TrainConfig.from_dict(settings), resume_from=run_dir).fit()
-
-
-def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
-    """``["dropout=0.2", "cifar_stem=true"]`` -> kwargs (JSON values, else strings)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--model-arg takes KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
