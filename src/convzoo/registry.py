@@ -254,14 +254,19 @@ def create_model(
     in_channels: int | None = None,
     weights: str | Path | None = None,
     features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build the registered network ``name``.
 
     ``weights`` is a checkpoint file (ours, or a twin's state dict from
     torchvision/timm). ``features_only=True`` returns a backbone whose forward
-    gives the list of stage feature maps described by ``feature_info``.
+    gives the list of stage feature maps described by its ``feature_info``:
+    all of them, or those at ``out_indices`` (0 = stem; the stages after the
+    last one asked for are not built into the backbone).
     """
+    if out_indices is not None and not features_only:
+        raise ValueError("out_indices selects backbone maps: it needs features_only=True")
     entry = _entry(name)
     if num_classes is not None:
         overrides["num_classes"] = num_classes
@@ -282,7 +287,7 @@ def create_model(
     if features_only:
         from convzoo.models.base import FeatureExtractor
 
-        return FeatureExtractor(model)
+        return FeatureExtractor(model, out_indices)
     return model
 
 

@@ -15,17 +15,17 @@ sibling blocks into one row (``stages.conv3_x.1-3`` with ``repeat=3``).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import gc
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from convzoo.analysis.counting import FLOP_CATEGORIES, TensorInfo, Tracer
 
@@ -156,24 +156,35 @@ def _bytes_of(output: Any) -> int:
     return 0
 
 
-_INIT_FUNCTIONS = (
-    "normal_", "uniform_", "constant_", "ones_", "zeros_", "trunc_normal_", "kaiming_normal_",
-    "kaiming_uniform_", "xavier_normal_", "xavier_uniform_", "orthogonal_", "eye_", "dirac_",
+_INIT_FUNCTIONS = frozenset(
+    getattr(nn.init, n)
+    for n in (
+        "normal_", "uniform_", "constant_", "ones_", "zeros_", "trunc_normal_",
+        "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_",
+        "orthogonal_", "eye_", "dirac_",
+    )
+    if hasattr(nn.init, n)
 )  # fmt: skip
 
 
-@contextlib.contextmanager
-def _skip_init() -> Iterator[None]:
-    """Make ``torch.nn.init`` a no-op: initialising meta tensors computes nothing anyway,
-    but going through the decompositions costs more than building the model."""
-    saved = {n: getattr(nn.init, n) for n in _INIT_FUNCTIONS if hasattr(nn.init, n)}
-    try:
-        for n in saved:
-            setattr(nn.init, n, lambda tensor, *args, **kwargs: tensor)
-        yield
-    finally:
-        for n, fn in saved.items():
-            setattr(nn.init, n, fn)
+class _SkipMetaInit(TorchFunctionMode):
+    """Turn ``torch.nn.init`` calls on meta tensors into no-ops, in this thread only.
+
+    Initialising meta tensors computes nothing, but going through the init
+    decompositions costs more than building the model. Every ``nn.init`` function
+    dispatches through torch-function modes, and the mode stack is thread-local,
+    so a model built meanwhile in another thread is initialised as usual.
+    """
+
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        if func in _INIT_FUNCTIONS:
+            tensor = args[0] if args else kwargs["tensor"]
+            if tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
 
 
 def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Module:
@@ -181,7 +192,7 @@ def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Modu
         from convzoo.registry import create_model
 
         kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
-        with torch.device("meta"), _skip_init():
+        with torch.device("meta"), _SkipMetaInit():
             return create_model(model_or_name, **kwargs)
     first = next(model_or_name.parameters(), None)
     if first is not None and first.device.type == "meta":

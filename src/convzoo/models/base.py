@@ -4,13 +4,17 @@
 
 ``forward_features`` runs stem and stages, ``forward_head`` the head,
 ``forward_stages`` returns the stem's and every stage's output (the maps listed
-in ``feature_info``), which is what `features_only=True` backbones return.
+in ``feature_info``), which is what `features_only=True` backbones return: its
+last map is exactly ``forward_features`` (including the last BN-ReLU of the
+pre-activation designs), and a backbone keeps only the modules its maps use.
 Inputs are checked at the boundary so a wrong shape gives a readable
 ``ValueError`` instead of a shape mismatch deep inside torch.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,6 +27,8 @@ __all__ = [
     "ConvNet",
     "FeatureExtractor",
     "FeatureInfo",
+    "FeatureInfoList",
+    "FinalNormNet",
     "new_output_layer",
 ]
 
@@ -46,6 +52,24 @@ class FeatureInfo:
     name: str  # the paper's name for the stage, e.g. "conv3_x"
     channels: int
     stride: int  # total stride (reduction) relative to the input
+
+    @property
+    def reduction(self) -> int:
+        """timm's name for the total stride."""
+        return self.stride
+
+
+class FeatureInfoList(list[FeatureInfo]):
+    """The maps a backbone returns, with timm-style ``channels()`` / ``reductions()``."""
+
+    def channels(self) -> list[int]:
+        return [f.channels for f in self]
+
+    def reductions(self) -> list[int]:
+        return [f.stride for f in self]
+
+    def names(self) -> list[str]:
+        return [f.name for f in self]
 
 
 def new_output_layer(layer: nn.Module, num_classes: int) -> nn.Module:
@@ -127,7 +151,11 @@ class ConvNet(nn.Module):
     # -- the contract -----------------------------------------------------
     def forward_features(self, x: Tensor) -> Tensor:
         self.check_input(x)
-        return self.stages(self.stem(x))
+        return self.forward_final(self.stages(self.stem(x)))
+
+    def forward_final(self, x: Tensor) -> Tensor:
+        """What follows the last stage before the head: nothing, unless a subclass says so."""
+        return x
 
     def forward_head(self, x: Tensor) -> Tensor:
         return self.head(x)
@@ -143,12 +171,46 @@ class ConvNet(nn.Module):
         for stage in self.stages:
             x = stage(x)
             outputs.append(x)
+        outputs[-1] = self.forward_final(outputs[-1])
         return outputs
+
+    def strip_to_backbone(self, num_stages: int) -> None:
+        """Keep the stem and the first `num_stages` stages; drop everything else.
+
+        What goes has no parameters and costs nothing: the head, the later stages,
+        and (in subclasses) whatever only the classifier used.
+        """
+        if not 0 <= num_stages <= len(self.stages):
+            raise ValueError(f"num_stages must be in 0..{len(self.stages)}, got {num_stages}")
+        self.head = nn.Identity()
+        if num_stages < len(self.stages):
+            kept = list(self.stages.named_children())[:num_stages]
+            self.stages = nn.Sequential(OrderedDict(kept))  # keeps the paper's stage names
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the final layer so the network predicts `num_classes` classes."""
         self.head.fc = new_output_layer(self.head.fc, num_classes)
         self.num_classes = num_classes
+
+
+class FinalNormNet(ConvNet):
+    """A ConvNet whose last stage ends un-activated, followed by ``final`` (a BN-ReLU).
+
+    Pre-activation designs (DenseNet, pre-activation ResNet, WRN) normalise the
+    sum of the last block once, after all stages; that BN-ReLU belongs to the
+    last stage's map, so a backbone cut before the last stage drops it.
+    """
+
+    final: nn.Module
+
+    def forward_final(self, x: Tensor) -> Tensor:
+        return self.final(x)
+
+    def strip_to_backbone(self, num_stages: int) -> None:
+        full = len(self.stages)
+        super().strip_to_backbone(num_stages)
+        if num_stages < full:
+            self.final = nn.Identity()
 
 
 class AuxClassifierNet(ConvNet):
@@ -160,6 +222,7 @@ class AuxClassifierNet(ConvNet):
     """
 
     aux_heads: nn.ModuleDict
+    min_input_size_without_aux: int  # what a backbone (no aux heads) accepts
 
     def forward(self, x: Tensor) -> Tensor | AuxOutput:
         if not (self.training and len(self.aux_heads)):
@@ -174,7 +237,12 @@ class AuxClassifierNet(ConvNet):
                     aux.append(self.aux_heads[name](x))
         if len(aux) != len(self.aux_heads):
             raise RuntimeError(f"auxiliary heads {list(self.aux_heads)} found {len(aux)} taps")
-        return AuxOutput(self.forward_head(x), tuple(aux))
+        return AuxOutput(self.forward_head(self.forward_final(x)), tuple(aux))
+
+    def strip_to_backbone(self, num_stages: int) -> None:
+        super().strip_to_backbone(num_stages)
+        self.aux_heads = nn.ModuleDict()  # training-time classifiers: no part of any map
+        self.min_input_size = self.min_input_size_without_aux
 
     def reset_classifier(self, num_classes: int) -> None:
         super().reset_classifier(num_classes)
@@ -183,24 +251,58 @@ class AuxClassifierNet(ConvNet):
 
 
 class FeatureExtractor(nn.Module):
-    """A classifier without its head: forward returns the stage feature maps.
+    """A classifier without its head: forward returns the maps at `out_indices`.
 
-    Takes ownership of `model` and removes its head, so every parameter left is
-    used (DistributedDataParallel and optimizers see no dead weights).
+    Indices point into the classifier's ``feature_info`` (0 = stem, then one per
+    stage; negative indices count from the end). Takes ownership of `model` and
+    strips it to what those maps use: stages after the last index, the head, the
+    auxiliary classifiers and decoders go, so every parameter left gets a gradient
+    (DistributedDataParallel needs no ``find_unused_parameters``). The map of the
+    last stage is the classifier's ``forward_features``.
     """
 
-    def __init__(self, model: ConvNet) -> None:
+    def __init__(self, model: ConvNet, out_indices: Sequence[int] | None = None) -> None:
         super().__init__()
-        if not hasattr(model, "forward_stages"):
+        if not isinstance(model, ConvNet):
             raise TypeError(f"{type(model).__name__} does not provide stage features")
-        model.head = nn.Identity()
+        available = list(model.feature_info)
+        self.out_indices = _check_out_indices(out_indices, available, model.display_name)
+        model.strip_to_backbone(self.out_indices[-1])  # index i is the output of stage i
         self.model = model
-        self.feature_info = list(model.feature_info)
+        self.feature_info = FeatureInfoList(available[i] for i in self.out_indices)
         self.in_channels = model.in_channels
         self.card = getattr(model, "card", None)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        return self.model.forward_stages(x)
+        maps = self.model.forward_stages(x)
+        return [maps[i] for i in self.out_indices]
+
+
+def _check_out_indices(
+    out_indices: Sequence[int] | None, available: list[FeatureInfo], model_name: str
+) -> tuple[int, ...]:
+    """`out_indices` as increasing non-negative ints, or a ValueError naming the choices."""
+    n = len(available)
+    if out_indices is None:
+        return tuple(range(n))
+    choices = ", ".join(f"{i}={f.name}" for i, f in enumerate(available))
+    if isinstance(out_indices, int | str) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in out_indices
+    ):
+        raise ValueError(f"out_indices must be a sequence of ints, got {out_indices!r}")
+    if not out_indices:
+        raise ValueError(f"out_indices is empty; {model_name} has maps {choices}")
+    bad = [i for i in out_indices if not -n <= i < n]
+    if bad:
+        raise ValueError(
+            f"out_indices {bad} out of range for {model_name}, whose maps are {choices}"
+        )
+    indices = tuple(i % n for i in out_indices)
+    if list(indices) != sorted(set(indices)):
+        raise ValueError(
+            f"out_indices must be increasing without repeats, got {tuple(out_indices)}"
+        )
+    return indices
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:

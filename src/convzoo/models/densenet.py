@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.residual import NormAct
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
 __all__ = ["Concat", "DenseLayer", "DenseNet", "DenseNetConfig", "Transition", "cifar_layers"]
@@ -123,7 +123,7 @@ class Transition(nn.Sequential):
         self.pool = nn.AvgPool2d(2, stride=2)
 
 
-class DenseNet(ConvNet):
+class DenseNet(FinalNormNet):
     """stem -> dense_block1, transition1, ..., dense_blockN -> BN-ReLU -> pool -> fc."""
 
     def __init__(
@@ -175,9 +175,6 @@ class DenseNet(ConvNet):
         self.final = NormAct(channels)  # blocks end un-activated: one BN-ReLU before pooling
         self.head = ClassifierHead(channels, self.num_classes)
         init_weights_like_torchvision(self)
-
-    def forward_features(self, x: Tensor) -> Tensor:
-        return self.final(super().forward_features(x))
 
 
 def torchvision_rules() -> tuple:

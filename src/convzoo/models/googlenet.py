@@ -212,6 +212,10 @@ class AuxHead(nn.Module):
 class GoogLeNet(AuxClassifierNet):
     """GoogLeNet / BN-Inception: stem, inception modules at 28, 14, 7, average pool, fc."""
 
+    # section 5: "their loss is added to the total loss of the network with a discount
+    # weight (the losses of the auxiliary classifiers were weighted by 0.3)"
+    aux_loss_weight = 0.3
+
     def __init__(
         self,
         config: GoogLeNetConfig,
@@ -224,6 +228,7 @@ class GoogLeNet(AuxClassifierNet):
         # smallest input for which every (ceil-mode) pool, and the aux heads' 5x5/3 pool,
         # still has a window: found by trying sizes, and tested
         min_size = 47 if aux_logits and config.aux_after else 31
+        self.min_input_size_without_aux = 31
         super().__init__(
             in_channels=in_channels,
             num_classes=num_classes,

@@ -210,6 +210,10 @@ class AuxHeadV3(nn.Module):
 class InceptionNet(AuxClassifierNet):
     """Stem, then stages of Inception(-ResNet) modules, average pool, dropout, fc."""
 
+    # Inception-v3's one auxiliary head: the paper gives no weight; 0.4 is the weight of
+    # PyTorch's fine-tuning tutorial for torchvision's inception_v3 (`loss1 + 0.4 * loss2`)
+    aux_loss_weight = 0.4
+
     def __init__(
         self,
         config: InceptionNetConfig,
@@ -227,6 +231,7 @@ class InceptionNet(AuxClassifierNet):
             # the aux head's 5x5/3 pool and valid 5x5 conv need the 17x17 grid of a 299 input
             min_input_size=299 if with_aux else config.min_input_size,
         )
+        self.min_input_size_without_aux = config.min_input_size
         build = _Builder(config.avg_pool_count_pad)
         channels, stride = in_channels, 1
         self.stem = nn.Sequential()
@@ -451,6 +456,8 @@ def _torchvision_v3_rules() -> tuple:
             "'less than 25 million' fits the network without it",
             "with aux_logits the minimum input is 299 (the aux head's 5x5/3 pool and 5x5 "
             "conv need the 17x17 grid); without, 75",
+            "auxiliary loss weight 0.4: the paper gives none; 0.4 is the weight PyTorch's "
+            "'Finetuning Torchvision Models' tutorial uses for torchvision's inception_v3",
         ),
     )
 )

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from torch import Tensor, nn
+from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
@@ -44,7 +44,7 @@ from convzoo.blocks.residual import (
     NormAct,
     ShortcutOption,
 )
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Reported, Twin, register
 
 __all__ = ["ResNet", "ResNetConfig", "ResidualStage", "cifar_stages", "imagenet_stages"]
@@ -150,7 +150,7 @@ def cifar_blocks(depth: int, *, layers_per_block: int) -> int:
     return n
 
 
-class ResNet(ConvNet):
+class ResNet(FinalNormNet):
     """stem -> residual stages -> (final BN-ReLU if pre-activation) -> pool -> fc."""
 
     def __init__(
@@ -241,9 +241,6 @@ class ResNet(ConvNet):
         else:
             stem.add_module("pool", nn.MaxPool2d(3, stride=2, padding=1))  # (N, C, H/4, W/4)
         return stem
-
-    def forward_features(self, x: Tensor) -> Tensor:
-        return self.final(super().forward_features(x))
 
 
 def torchvision_rules() -> tuple:

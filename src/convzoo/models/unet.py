@@ -202,6 +202,10 @@ class UNet(ConvNet):
                     f"{tuple(x.shape)} (nearest accepted size to {side}: {near})"
                 )
 
+    def strip_to_backbone(self, num_stages: int) -> None:
+        super().strip_to_backbone(num_stages)
+        self.decoder = nn.Sequential()  # the backbone is the contracting path
+
     def forward_features(self, x: Tensor) -> Tensor:
         """The expanding path's last map: (N, 64, H_out, W_out)."""
         skips = self.forward_stages(x)  # stem, down1 .. down4
