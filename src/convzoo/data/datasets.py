@@ -290,16 +290,27 @@ MNIST_LIKE = {
 }
 
 
+# the four files of every MNIST-format set, in the order the loader reads them
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
 def load_mnist_like(spec: IdxSpec, data_dir: str | Path | None, download: bool) -> ImageSet:
-    files = find_files(
-        spec.name,
-        spec.resources(),
-        folders=(spec.name, f"{spec.torchvision_class}/raw"),
-        data_dir=data_dir,
-        download_missing=download,
-        debian_package=spec.debian_package,
-    )
-    paths = list(files.values())
+    folders = (spec.name, f"{spec.torchvision_class}/raw")
+    try:  # a local copy needs only the names: torchvision (seconds to import) knows the mirrors
+        local = [Resource(name, (), None) for name in IDX_FILES]
+        files = find_files(spec.name, local, folders=folders, data_dir=data_dir,
+                           download_missing=False)  # fmt: skip
+    except FileNotFoundError:
+        files = find_files(
+            spec.name, spec.resources(), folders=folders, data_dir=data_dir,
+            download_missing=download, debian_package=spec.debian_package,
+        )  # fmt: skip
+    paths = [files[name] for name in IDX_FILES]
     # Local copies may be recompressed (Debian's are), so the archive MD5 is only
     # enforced on download; here the content is checked: gzip CRC, header, sizes.
     train = _idx_split(paths[0], paths[1], len(spec.classes))

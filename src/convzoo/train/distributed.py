@@ -55,6 +55,15 @@ class Dist:
         dist.all_gather_object(out, obj)
         return out
 
+    def max_weight_difference(self, model: torch.nn.Module) -> float | None:
+        """Largest difference between any rank's weights and rank 0's (None: one process)."""
+        if not self.enabled:
+            return None
+        state = model.state_dict().values()
+        flat = torch.cat([p.detach().float().flatten().cpu() for p in state])
+        everyone = self.gather(flat)
+        return max(float((w - everyone[0]).abs().max()) for w in everyone)
+
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

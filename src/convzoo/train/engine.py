@@ -29,6 +29,7 @@ seeds and RNG state in `convzoo.train.state`, the loss (with auxiliary heads) in
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,10 +42,10 @@ from convzoo.data import Batches, load_dataset
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
-from convzoo.train.losses import compute_loss
-from convzoo.train.metrics import MetricsLog, evaluate, plot_curves
+from convzoo.train.losses import EpochTally, compute_loss, loss_terms, tally_record
+from convzoo.train.metrics import MetricsLog, evaluate, plot_curves, training_speed
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
-from convzoo.train.report import console, epoch_line, progress_bar
+from convzoo.train.report import LiveProgress, console, epoch_line
 from convzoo.train.setup import build_parts, default_run_dir, unwrap
 from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
 
@@ -58,6 +59,11 @@ __all__ = [
     "resume",
     "train",
 ]
+
+
+# curves.png is redrawn after an epoch at most this often (and always at the end):
+# drawing costs ~0.3 s, which matters for runs of many short epochs
+PLOT_EVERY_S = 30.0
 
 
 class NonFiniteLossError(RuntimeError):
@@ -147,7 +153,8 @@ class Trainer:
         # position in the run
         self.epoch = 0  # epochs completed
         self.step = 0  # steps completed within the current epoch
-        self.sums = [0.0, 0.0, 0.0]  # loss * n, correct, n of the current epoch (this rank)
+        self.tally = EpochTally()  # running sums of the current epoch (this rank)
+        self.plotted_at = -math.inf
         self.best_acc = -1.0
         self.best_epoch = 0
         self.elapsed = 0.0  # training seconds of earlier sessions
@@ -199,7 +206,7 @@ class Trainer:
                     "elapsed": self.elapsed + (time.perf_counter() - self.session_start),
                 },
                 # every rank's RNG and running sums (gathered: a collective call)
-                ranks=self.dist.gather({"rng": rng_state(), "sums": list(self.sums)}),
+                ranks=self.dist.gather({"rng": rng_state(), "sums": list(self.tally.sums)}),
             )
             if self.ema:
                 ckpt["train_model"] = model.state_dict()
@@ -225,7 +232,7 @@ class Trainer:
             )
         if self.dist.rank < len(ranks):
             set_rng_state(ranks[self.dist.rank]["rng"])
-            self.sums = list(ranks[self.dist.rank]["sums"])
+            self.tally = EpochTally(list(ranks[self.dist.rank]["sums"]))
 
     def save(self, kind: str) -> None:
         ckpt = self._checkpoint(kind)  # all ranks: gathers RNG states
@@ -290,52 +297,23 @@ class Trainer:
 
     def _train_epoch(self) -> None:
         cfg, epoch = self.cfg, self.epoch
-        model, fmodel = unwrap(self.model), self.forward_model
-        fmodel.train()
+        self.forward_model.train()
         start_time, start_step = time.perf_counter(), self.step
-        bar = progress_bar(self.console, enabled=cfg.progress and self.dist.is_main)
+        bar = LiveProgress(
+            self.console,
+            enabled=cfg.progress and self.dist.is_main,
+            description=f"epoch {epoch + 1}/{cfg.epochs}",
+            total=self.steps_per_epoch,
+            completed=self.step,
+        )
         with bar:
-            task = bar.add_task(
-                f"epoch {epoch + 1}/{cfg.epochs}",
-                total=self.steps_per_epoch,
-                completed=self.step,
-                loss=0.0,
-                acc=0.0,
-                ips=0.0,
-            )
             for images, labels in self.train_batches.epoch(epoch, start_step=self.step):
-                images, labels = images.to(self.device), labels.to(self.device)
-                if cfg.channels_last:
-                    images = images.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(
-                    self.device.type,
-                    dtype=self.autocast_dtype or torch.float32,
-                    enabled=self.autocast_dtype is not None,
-                ):
-                    output = fmodel(images)
-                loss, logits = compute_loss(output, labels, self.criterion, model)
-                stop = self._check_finite_and_stop(loss)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                self.optimizer.step()
-                self.scheduler.step()
-                if self.ema:
-                    self.ema.update(model)
-                n = len(labels)
-                self.sums[0] += loss.item() * n
-                self.sums[1] += (logits.argmax(1) == labels).sum().item()
-                self.sums[2] += n
+                stop = self._train_step(images, labels)
                 self.step += 1
-                seen = (self.step - start_step) * cfg.batch_size
-                bar.update(
-                    task,
-                    completed=self.step,
-                    loss=self.sums[0] / self.sums[2],
-                    acc=100 * self.sums[1] / self.sums[2],
-                    ips=seen / (time.perf_counter() - start_time),
-                )
+                if bar.due():  # a few times a second, not every step
+                    seen = (self.step - start_step) * cfg.batch_size
+                    ips = seen / (time.perf_counter() - start_time)
+                    bar.show(self.step, *self.tally.running(), ips)
                 if stop:  # at a step boundary, so the saved state is consistent
                     raise KeyboardInterrupt
                 if (
@@ -344,12 +322,38 @@ class Trainer:
                     and self.step < self.steps_per_epoch
                 ):
                     self.save("last")
-        epoch_time = time.perf_counter() - start_time
-        self._end_epoch(epoch_time, (self.step - start_step) * cfg.batch_size)
+        train_time = time.perf_counter() - start_time
+        self._end_epoch(train_time, (self.step - start_step) * cfg.batch_size)
 
-    def _check_finite_and_stop(self, loss: Tensor) -> bool:
+    def _train_step(self, images: Tensor, labels: Tensor) -> bool:
+        """One optimizer step; True when a stop was requested (on any rank)."""
+        model = unwrap(self.model)
+        images, labels = images.to(self.device), labels.to(self.device)
+        if self.cfg.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(
+            self.device.type,
+            dtype=self.autocast_dtype or torch.float32,
+            enabled=self.autocast_dtype is not None,
+        ):
+            output = self.forward_model(images)
+        terms = loss_terms(output, labels, self.criterion, model)
+        total = terms.total.item()  # the one read per step: a NaN must stop before the update
+        stop = self._check_finite_and_stop(total)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if self.cfg.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.ema:
+            self.ema.update(model)
+        self.tally.add(terms, labels, total)
+        return stop
+
+    def _check_finite_and_stop(self, loss: float) -> bool:
         """Raise on a NaN/inf loss; True when a stop was requested (on any rank)."""
-        flags = [0.0 if torch.isfinite(loss).item() else 1.0, float(self.stop_requested)]
+        flags = [0.0 if math.isfinite(loss) else 1.0, float(self.stop_requested)]
         if self.dist.enabled:  # every rank stops at the same step
             flags = self.dist.sum(flags)
         if flags[0]:
@@ -357,20 +361,18 @@ class Trainer:
             last = self.run_dir / "last.pt"
             kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
             raise NonFiniteLossError(
-                f"loss is {loss.item()} at step {step} (epoch {self.epoch + 1}, batch "
+                f"loss is {loss} at step {step} (epoch {self.epoch + 1}, batch "
                 f"{self.step + 1}); stopped before applying it, {kept}. "
                 "Try a lower --lr, --grad-clip, or --precision fp32."
             )
         return bool(flags[1])
 
-    def _end_epoch(self, epoch_time: float, images_seen: int) -> None:
-        loss_sum, correct, n = self.dist.sum(self.sums)
+    def _end_epoch(self, train_time: float, images_seen: int) -> None:
         eval_model = self.ema.module if self.ema else unwrap(self.model)
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "lr": self.optimizer.param_groups[0]["lr"],
-            "train_loss": loss_sum / n,
-            "train_acc": 100 * correct / n,
+            **tally_record(self.dist.sum(self.tally.sums)),
         }
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
@@ -380,16 +382,21 @@ class Trainer:
         if improved:
             self.best_acc, self.best_epoch = acc, self.epoch + 1
         record["best_val_acc" if self.val_batches else "best_train_acc"] = self.best_acc
-        record["epoch_time_s"] = epoch_time
-        record["img_per_s"] = images_seen / max(epoch_time, 1e-9)
-        self.epoch, self.step, self.sums = self.epoch + 1, 0, [0.0, 0.0, 0.0]
+        record["epoch_time_s"] = train_time
+        record["img_per_s"] = images_seen / max(train_time, 1e-9)
+        self.epoch, self.step, self.tally = self.epoch + 1, 0, EpochTally()
         if self.dist.is_main:
             self.log.append(record)
-            plot_curves(self.log.records, self.run_dir / "curves.png", title=self._title())
             self.console.print(epoch_line(record, self.cfg.epochs, improved))
+            if time.perf_counter() - self.plotted_at > PLOT_EVERY_S:
+                self._plot()
         if improved:
             self.save("best")
         self.save("last")
+
+    def _plot(self) -> None:
+        plot_curves(self.log.records, self.run_dir / "curves.png", title=self._title())
+        self.plotted_at = time.perf_counter()
 
     def _evaluate(self, model: nn.Module, batches: Batches) -> dict[str, Any]:
         return evaluate(
@@ -426,9 +433,10 @@ class Trainer:
         eval_model.load_state_dict(state)
         test = self._evaluate(eval_model, self.test_batches)
         eval_model.load_state_dict(final_weights)
-        sync = self._rank_weight_difference(model)
+        sync = self.dist.max_weight_difference(model)
         if not self.dist.is_main:
             return {}
+        self._plot()
         records = self.log.records
         wall = self.elapsed + (time.perf_counter() - self.session_start)
         info = model_summary(
@@ -447,8 +455,9 @@ class Trainer:
             "params": info.total_params,
             "macs": info.total_macs,
             "input_size": list(self.input_size),
+            **{k: v for k, v in records[-1].items() if k.startswith("train_")},
+            **training_speed(records),
             "wall_time_s": wall,
-            "img_per_s": sum(r["img_per_s"] for r in records) / max(len(records), 1),
             "world_size": self.dist.world_size,
         }
         if sync is not None:
@@ -460,14 +469,6 @@ class Trainer:
             f"{info.total_params:,} params  {wall:.0f}s  -> {self.run_dir / 'summary.json'}"
         )
         return result
-
-    def _rank_weight_difference(self, model: nn.Module) -> float | None:
-        """Largest difference between any rank's weights and rank 0's (distributed runs)."""
-        if not self.dist.enabled:
-            return None
-        flat = torch.cat([p.detach().float().flatten().cpu() for p in model.state_dict().values()])
-        everyone = self.dist.gather(flat)
-        return max(float((w - everyone[0]).abs().max()) for w in everyone)
 
 
 # -- entry points -----------------------------------------------------------

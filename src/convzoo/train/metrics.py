@@ -17,9 +17,22 @@ from torch import Tensor, nn
 
 from convzoo.models.base import AuxOutput
 
-__all__ = ["TIMING_KEYS", "MetricsLog", "evaluate", "plot_confusion", "plot_curves"]
+__all__ = [
+    "TIMING_KEYS",
+    "MetricsLog",
+    "evaluate",
+    "plot_confusion",
+    "plot_curves",
+    "training_speed",
+]
 
-TIMING_KEYS = ("epoch_time_s", "img_per_s", "wall_time_s")
+TIMING_KEYS = (
+    "epoch_time_s",
+    "img_per_s",
+    "wall_time_s",
+    "train_time_s",
+    "train_img_per_s",
+)
 
 
 def main_logits(output: Tensor | AuxOutput) -> Tensor:
@@ -111,6 +124,14 @@ class MetricsLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def training_speed(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Training images per second over all epochs, and the seconds spent training
+    (without validation, test, checkpoints or start-up: those are in the wall time)."""
+    seconds = sum(r["epoch_time_s"] for r in records)
+    images = sum(r["img_per_s"] * r["epoch_time_s"] for r in records)
+    return {"train_time_s": seconds, "train_img_per_s": images / max(seconds, 1e-9)}
 
 
 def plot_curves(records: Sequence[dict[str, Any]], path: Path, title: str = "") -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-__all__ = ["console", "epoch_line", "progress_bar"]
+__all__ = ["LiveProgress", "console", "epoch_line", "progress_bar"]
+
+# the bar's numbers are refreshed this often: reading them costs host time every step
+REFRESH_S = 0.25
 
 
 def console():
@@ -37,11 +41,50 @@ def progress_bar(out, *, enabled: bool):
     )
 
 
+class LiveProgress:
+    """An epoch's progress bar, updated only when `due()` (a few times a second).
+
+    Disabled (no terminal, ``--no-progress``, other ranks) it costs one clock read
+    per step.
+    """
+
+    def __init__(self, out, *, enabled: bool, description: str, total: int, completed: int) -> None:
+        self.enabled = enabled and out.is_terminal
+        self.bar = progress_bar(out, enabled=self.enabled)
+        self.task = self.bar.add_task(
+            description, total=total, completed=completed, loss=0.0, acc=0.0, ips=0.0
+        )
+        self.next_update = 0.0
+
+    def __enter__(self) -> LiveProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def due(self) -> bool:
+        if not self.enabled:
+            return False
+        now = time.monotonic()
+        if now < self.next_update:
+            return False
+        self.next_update = now + REFRESH_S
+        return True
+
+    def show(self, completed: int, loss: float, acc: float, ips: float) -> None:
+        self.bar.update(self.task, completed=completed, loss=loss, acc=acc, ips=ips)
+
+
 def epoch_line(r: dict[str, Any], epochs: int, improved: bool) -> str:
+    """One line per epoch; `train loss` is the main head's, auxiliary heads follow it."""
+    aux = "".join(
+        f" aux{i} {r[f'train_aux{i}_loss']:.4f}" for i in range(1, 100) if f"train_aux{i}_loss" in r
+    )
     val = f"  val loss {r['val_loss']:.4f} acc {r['val_acc']:.2f}%" if "val_acc" in r else ""
     star = " *" if improved else ""
     return (
-        f"epoch {r['epoch']:>3}/{epochs}  train loss {r['train_loss']:.4f} acc "
+        f"epoch {r['epoch']:>3}/{epochs}  train loss {r['train_loss']:.4f}{aux} acc "
         f"{r['train_acc']:.2f}%{val}  lr {r['lr']:.4g}  {r['img_per_s']:.0f} img/s  "
         f"{r['epoch_time_s']:.1f}s{star}"
     )
