@@ -237,3 +237,16 @@ def test_every_family_module_is_imported():
     modules = {m.name for m in pkgutil.iter_modules(convzoo.models.__path__)} - {"base"}
     missing = {m for m in modules if f"convzoo.models.{m}" not in sys.modules}
     assert not missing, f"convzoo/models/__init__.py does not import {sorted(missing)}"
+
+
+def test_recipes_doc_is_generated_from_the_cards():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "docs" / "make_recipes.py"
+    spec = importlib.util.spec_from_file_location("make_recipes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.render()
+    assert "| lr | 0.045 |" in text and "not stated" in text
+    assert module.OUTPUT.read_text() == text, "run docs/make_recipes.py to refresh docs/recipes.md"

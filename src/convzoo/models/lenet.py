@@ -305,6 +305,7 @@ def _card(name: str, *, modern: bool) -> ModelCard:
         ),
         input_size=(1, 32, 32),
         recipe=_MODERN_RECIPE if modern else RECIPE,
+        accuracy_note="not the paper's network: it reports no number for it" if modern else None,
         accuracy=None
         if modern
         else Accuracy(
