@@ -30,6 +30,26 @@ def test_info_json(capsys):
     assert data["summary"]["output_shape"] == [1, 10]
 
 
+def test_info_shows_the_paper_recipe_and_accuracy(capsys):
+    assert main(["info", "alexnet_v2", "--input-size", "224", "--batch-size", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Paper recipe" in out and "not stated" in out  # its lr is not transcribed
+    assert "Paper accuracy: - (the paper reports errors of its parallel" in out
+    assert main(["info", "resnet50", "--json", "--input-size", "64"]) == 0
+    card = json.loads(capsys.readouterr().out)["card"]
+    assert card["recipe"]["optimizer"] == "sgd" and card["recipe"]["lr"] == 0.1
+    assert card["recipe"]["schedule"]["text"] == "x0.1 when validation error plateaus"
+    assert card["accuracy"] == {
+        "top1": 77.15,
+        "top5": 93.29,
+        "source": "Table 3",
+        "protocol": "10-crop (Section 3.4)",
+        "dataset": "ImageNet val",
+        "note": "",
+    }
+    assert card["paper_top1"] == 77.15 and card["title"].startswith("Deep Residual")
+
+
 def test_unknown_model_is_a_clear_error(capsys):
     assert main(["info", "vgg17"]) == 2
     assert "did you mean" in capsys.readouterr().err

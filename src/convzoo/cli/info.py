@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 
 from rich.table import Table
 
@@ -11,7 +10,7 @@ from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
 from convzoo.analysis.summary import LayerRow, summary
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, wide_console
-from convzoo.registry import model_card
+from convzoo.registry import ModelCard, Recipe, model_card
 
 NAME = "info"
 HELP = (
@@ -86,6 +85,26 @@ def _cells(row: LayerRow) -> list[object]:
     ]
 
 
+def _recipe_table(title: str, recipe: Recipe) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table.add_column("setting", style="dim", no_wrap=True)
+    table.add_column("value")
+    for setting, value in recipe.rows():
+        table.add_row(setting, value)
+    return table
+
+
+def _print_training(card: ModelCard) -> None:
+    """The paper's accuracy (with its protocol) and recipe, and the zoo's default if it differs."""
+    if card.accuracy is not None:
+        console.print(f"Paper accuracy: {card.accuracy}")
+    else:
+        console.print(f"Paper accuracy: - ({card.accuracy_note or 'not reported'})")
+    console.print(_recipe_table("Paper recipe", card.recipe))
+    if card.default_recipe is not None:
+        console.print(_recipe_table(f"Default recipe: {card.default_reason}", card.default_recipe))
+
+
 def run(args: argparse.Namespace) -> int:
     card = model_card(args.model)
     create = {"num_classes": args.num_classes, "in_channels": args.in_channels}
@@ -111,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print((to_csv if args.csv else to_markdown)(COLUMNS, rows), end="")
         return 0
     if args.json:
-        card_data = asdict(card)
-        card_data["twins"] = [str(t) for t in card.twins]
+        card_data = card.as_dict()
         mem = memory.as_dict()
         mem["training_bytes"] = {b: memory.training_bytes(b) for b in batch_sizes}
         if measured:
@@ -129,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         console.print("Twins: " + ", ".join(str(t) for t in card.twins))
     for deviation in card.deviations:
         console.print(f"  [yellow]deviation:[/yellow] {deviation}")
+    _print_training(card)
 
     table = Table(title=f"{card.name} at input {result.input_size}")
     for column in COLUMNS:

@@ -45,11 +45,22 @@ from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import FullyConnectedHead
 from convzoo.blocks.norm import response_norm
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["AlexNet", "AlexNetConfig", "ConvLayer"]
 
-CITATION = "NIPS 2012, pp. 1097-1105"
+PAPER_2012 = Paper(
+    title="ImageNet Classification with Deep Convolutional Neural Networks",
+    authors="Krizhevsky, Sutskever, Hinton",
+    year=2012,
+    citation="NIPS 2012, pp. 1097-1105",
+)
+PAPER_2014 = Paper(
+    title="One weird trick for parallelizing convolutional neural networks",
+    authors="Krizhevsky",
+    year=2014,
+    arxiv="1404.5997",
+)
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,35 @@ def torchvision_rules(config: AlexNetConfig) -> tuple:
     return tuple(rules)
 
 
+# Sections 4.1, 4.2 and 5 ("Details of learning").
+RECIPE_2012 = Recipe(
+    source="Sections 4.1, 4.2, 5",
+    optimizer="sgd",
+    lr=0.01,
+    batch_size=128,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule=Schedule("plateau", factor=0.1, note="reduced three times before the end"),
+    epochs=90,  # "roughly 90 cycles through the training set"
+    dropout=0.5,  # fc6 and fc7
+    augmentation="random 224x224 crops of 256x256 images and their mirror images; "
+    "PCA colour jitter (std 0.1 along the RGB principal components)",
+    init="weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and fc6/fc7, 0 elsewhere",
+)
+# Section 5 scales learning rate, momentum and weight decay with the batch size
+# for its parallel schemes; those rules are not transcribed here.
+RECIPE_2014 = Recipe(
+    source="Section 5",
+    optimizer="sgd",
+    batch_size=128,
+    epochs=90,
+    not_stated=("lr", "schedule", "momentum", "weight_decay"),
+    notes=(
+        "the paper's learning-rate and momentum rules depend on the batch size and "
+        "the number of GPUs (Section 5); they are not transcribed on this card",
+    ),
+)
+
 _KEY_IDEAS_2012 = (
     "A deep convolutional network trained on GPUs wins ImageNet 2012 by a wide margin.",
     "ReLU non-linearities train several times faster than saturating tanh units.",
@@ -214,16 +254,19 @@ _KEY_IDEAS_2012 = (
     ModelCard(
         name="alexnet",
         family="alexnet",
-        title="ImageNet Classification with Deep Convolutional Neural Networks",
-        authors="Krizhevsky, Sutskever, Hinton",
-        year=2012,
-        arxiv=None,
-        citation=CITATION,
+        paper=PAPER_2012,
         table="Section 3.5, Fig. 2",
         key_ideas=_KEY_IDEAS_2012,
         input_size=(3, 227, 227),
         paper_params=Reported("60M"),
-        paper_top1=62.5,  # Table 1, ILSVRC-2010 test set: 37.5% top-1 error
+        recipe=RECIPE_2012,
+        accuracy=Accuracy(
+            top1=62.5,  # 37.5% top-1 error
+            top5=83.0,  # 17.0% top-5 error
+            source="Table 1 (CNN)",
+            protocol="10-crop (four corners, centre, and their mirrors; Section 4.1)",
+            dataset="ILSVRC-2010 test",
+        ),
         deviations=(
             "227x227 input (the paper says 224x224, but only 227 yields the 55x55 conv1 maps)",
             "adaptive average pool to 6x6 before fc6 (identity at 227x227)",
@@ -240,10 +283,7 @@ def alexnet(**overrides) -> AlexNet:  # 61.0M params, 0.72G MACs
     ModelCard(
         name="alexnet_v2",
         family="alexnet",
-        title="One weird trick for parallelizing convolutional neural networks",
-        authors="Krizhevsky",
-        year=2014,
-        arxiv="1404.5997",
+        paper=PAPER_2014,
         table="the one-column model (cuda-convnet2 layers-223-1gpu), as built by torchvision",
         key_ideas=(
             "One tower: with better parallelism (data-parallel convs, model-parallel fc "
@@ -252,7 +292,9 @@ def alexnet(**overrides) -> AlexNet:  # 61.0M params, 0.72G MACs
             "Most parameters sit in fc6-fc8; most computation in the convolutions.",
         ),
         input_size=(3, 224, 224),
-        paper_params=None,
+        recipe=RECIPE_2014,
+        accuracy_note="the paper reports errors of its parallel training schemes (Table 1), "
+        "not of this one-column network as torchvision builds it",
         twins=(Twin("torchvision", "alexnet", torchvision_rules(ALEXNET_2014)),),
         deviations=(
             "follows torchvision: conv1 padded by 2 and no response normalization (the "

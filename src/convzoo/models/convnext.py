@@ -22,7 +22,7 @@ the authors' code and torchvision.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from torchvision.ops import StochasticDepth
 
 from convzoo.models.base import ConvNet, FeatureInfo
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["ConvNeXt", "ConvNeXtBlock", "ConvNeXtStage", "LayerNorm2d"]
 
@@ -194,6 +194,28 @@ def _torchvision_rules(config: tuple[ConvNeXtStage, ...]) -> tuple:
     return tuple(rules)
 
 
+PAPER = Paper(
+    title="A ConvNet for the 2020s",
+    authors="Liu, Mao, Wu, Feichtenhofer, Darrell, Xie",
+    year=2022,
+    arxiv="2201.03545",
+)
+# Section 3, "Training on ImageNet-1K"; the drop-path rate is per variant (the builders').
+RECIPE = Recipe(
+    source="Section 3 (training on ImageNet-1K)",
+    optimizer="adamw",
+    lr=4e-3,
+    batch_size=4096,
+    weight_decay=0.05,
+    schedule=Schedule("cosine", warmup=20),
+    epochs=300,
+    label_smoothing=0.1,
+    augmentation="Mixup, CutMix, RandAugment, Random Erasing",
+    notes=("layer scale initialised to 1e-6; EMA of the weights",),
+    not_stated=("init",),
+)
+
+
 def _card(
     name: str,
     variant: str,
@@ -202,14 +224,13 @@ def _card(
     top1: float,
     config: tuple[ConvNeXtStage, ...],
     deviations: tuple[str, ...] = (),
+    *,
+    drop_path: float,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="convnext",
-        title="A ConvNet for the 2020s",
-        authors="Liu, Mao, Wu, Feichtenhofer, Darrell, Xie",
-        year=2022,
-        arxiv="2201.03545",
+        paper=PAPER,
         table=f"Section 3 variant ConvNeXt-{variant}; counts from Table 1",
         key_ideas=(
             "A pure ConvNet matches Swin transformers once a ResNet-50 is modernized step by "
@@ -222,7 +243,10 @@ def _card(
         input_size=(3, 224, 224),
         paper_params=Reported(params),
         paper_macs=Reported(flops),
-        paper_top1=top1,
+        recipe=replace(RECIPE, drop_path=drop_path),
+        accuracy=Accuracy(
+            top1=top1, source="Table 1", protocol="224x224 input, ImageNet-1K trained"
+        ),
         twins=(Twin("torchvision", name, _torchvision_rules(config)),),
         deviations=deviations,
     )
@@ -237,17 +261,18 @@ def _card(
         82.1,
         TINY,
         ("Table 1 prints 28M params; the network (== torchvision) has 28,589,128 = 28.6M",),
+        drop_path=0.1,
     )
 )
 def convnext_tiny(**overrides) -> ConvNeXt:  # 28,589,128 params, 4.46G MACs
     return ConvNeXt(TINY, **{"drop_path": 0.1, **overrides})
 
 
-@register(_card("convnext_small", "S", "50M", "8.7G", 83.1, SMALL))
+@register(_card("convnext_small", "S", "50M", "8.7G", 83.1, SMALL, drop_path=0.4))
 def convnext_small(**overrides) -> ConvNeXt:  # 50,223,688 params, 8.68G MACs
     return ConvNeXt(SMALL, **{"drop_path": 0.4, **overrides})
 
 
-@register(_card("convnext_base", "B", "89M", "15.4G", 83.8, BASE))
+@register(_card("convnext_base", "B", "89M", "15.4G", 83.8, BASE, drop_path=0.5))
 def convnext_base(**overrides) -> ConvNeXt:  # 88,591,464 params, 15.35G MACs
     return ConvNeXt(BASE, **{"drop_path": 0.5, **overrides})

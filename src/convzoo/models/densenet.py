@@ -37,7 +37,7 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.residual import NormAct
 from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["Concat", "DenseLayer", "DenseNet", "DenseNetConfig", "Transition", "cifar_layers"]
 
@@ -225,6 +225,75 @@ DENSENET_BC250 = _cifar(250, 24, bc=True)
 DENSENET_BC190 = _cifar(190, 40, bc=True)
 
 
+PAPER = Paper(
+    title="Densely Connected Convolutional Networks",
+    authors="Huang, Liu, van der Maaten, Weinberger",
+    year=2016,
+    arxiv="1608.06993",
+)
+# Section 4.2 (training).
+_COMMON = dict(
+    optimizer="sgd",
+    nesterov=True,
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=1e-4,
+    init="He et al. (2015)",
+)
+RECIPE_IMAGENET = Recipe(
+    source="Section 4.2",
+    batch_size=256,
+    schedule=Schedule("step", factor=0.1, milestones=(30, 60)),
+    epochs=90,
+    augmentation="as fb.resnet.torch (scale and aspect-ratio crops, flips, colour)",
+    notes=("DenseNet-161 was trained with batch 128 for 100 epochs, lr /10 at epoch 90",),
+    **_COMMON,
+)
+RECIPE_CIFAR = Recipe(
+    source="Section 4.2",
+    batch_size=64,
+    schedule=Schedule("step", factor=0.1, milestones=(150, 225)),  # 50% and 75%
+    epochs=300,
+    augmentation="translation and mirroring (C10+); without it, dropout 0.2 after each "
+    "convolution except the first",
+    **_COMMON,
+)
+# Table 3: top-1 / top-5 error, single crop and 10-crop; we quote single crop.
+_IMAGENET_ERROR = {
+    "densenet121": (25.02, 7.71),
+    "densenet169": (23.80, 6.85),
+    "densenet201": (22.58, 6.34),
+    "densenet264": (22.15, 6.12),
+    "densenet161": (22.33, 6.15),  # in later versions of Table 3 only
+}
+# Table 2: C10+ (with augmentation) test error.
+_CIFAR_ERROR = {
+    "densenet40": 5.24,
+    "densenet_bc100": 4.51,
+    "densenet_bc250": 3.62,
+    "densenet_bc190": 3.46,
+}
+
+
+def _accuracy(name: str) -> Accuracy | None:
+    if name in _IMAGENET_ERROR:
+        top1, top5 = _IMAGENET_ERROR[name]
+        return Accuracy.from_error(
+            top1,
+            top5,
+            source="Table 3",
+            protocol="single 224x224 crop (Table 3 also gives 10-crop)",
+        )
+    if name in _CIFAR_ERROR:
+        return Accuracy.from_error(
+            _CIFAR_ERROR[name],
+            source="Table 2 (C10+)",
+            protocol="32x32 test images, trained with standard augmentation",
+            dataset="CIFAR-10 test",
+        )
+    return None
+
+
 def _card(
     name: str,
     table: str,
@@ -233,14 +302,12 @@ def _card(
     twin: str | None = None,
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
+    accuracy_note: str | None = None,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="densenet",
-        title="Densely Connected Convolutional Networks",
-        authors="Huang, Liu, van der Maaten, Weinberger",
-        year=2016,
-        arxiv="1608.06993",
+        paper=PAPER,
         table=table,
         key_ideas=(
             "Each layer sees the concatenation of all earlier maps of its block: "
@@ -252,6 +319,9 @@ def _card(
         ),
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
+        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
+        accuracy=_accuracy(name),
+        accuracy_note=accuracy_note,
         dataset="CIFAR-10" if cifar else "ImageNet",
         num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),

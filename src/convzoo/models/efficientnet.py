@@ -23,7 +23,7 @@ Deviations: batch-norm epsilon/momentum follow torchvision (1e-5/0.1 for B0-B4,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from torch import nn
@@ -31,7 +31,7 @@ from torch import nn
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.mobile import ConvHead, InvertedResidual
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = [
     "PUBLISHED",
@@ -269,6 +269,32 @@ _DISAGREES = {
 }
 
 
+PAPER = Paper(
+    title="EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
+    authors="Tan, Le",
+    year=2019,
+    arxiv="1905.11946",
+)
+# Section 5.2; dropout grows linearly from 0.2 (B0) to 0.5 (B7), per variant below.
+RECIPE = Recipe(
+    source="Section 5.2",
+    optimizer="rmsprop",
+    lr=0.256,
+    rmsprop_decay=0.9,
+    momentum=0.9,
+    weight_decay=1e-5,
+    schedule=Schedule("exponential", factor=0.97, every=2.4),
+    dropout=0.2,
+    drop_path=0.2,  # stochastic depth with survival probability 0.8
+    augmentation="AutoAugment",
+    notes=(
+        "batch norm momentum 0.99 (torch: 0.01); SiLU (swish) activations",
+        "early stopping on 25K training images held out as minival",
+    ),
+    not_stated=("batch_size", "epochs", "init"),
+)
+
+
 def _card(variant: str) -> ModelCard:
     scaling = PUBLISHED[variant]
     params, flops, top1 = _TABLE_2[variant]
@@ -288,10 +314,7 @@ def _card(variant: str) -> ModelCard:
     return ModelCard(
         name=f"efficientnet_{variant}",
         family="efficientnet",
-        title="EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
-        authors="Tan, Le",
-        year=2019,
-        arxiv="1905.11946",
+        paper=PAPER,
         table=f"Table 1 (B0) scaled to {variant.upper()}; counts from Table 2",
         key_ideas=(
             "Compound scaling: grow depth, width and resolution together by alpha^phi, "
@@ -303,7 +326,10 @@ def _card(variant: str) -> ModelCard:
         input_size=(3, scaling.resolution, scaling.resolution),
         paper_params=Reported(params),
         paper_macs=Reported(flops),
-        paper_top1=top1,
+        recipe=replace(RECIPE, dropout=scaling.dropout),
+        accuracy=Accuracy(
+            top1=top1, source="Table 2", protocol=f"{scaling.resolution}x{scaling.resolution} input"
+        ),
         twins=(Twin("torchvision", f"efficientnet_{variant}", _torchvision_rules(B0_TABLE)),),
         deviations=tuple(deviations),
     )

@@ -27,7 +27,7 @@ Deviations: see each card. ``googlenet_bn`` is torchvision's ``googlenet``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
 
@@ -41,7 +41,7 @@ from convzoo.models.base import (
     FeatureInfo,
     init_weights_like_torchvision,
 )
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["Bottleneck", "GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
 
@@ -314,23 +314,76 @@ _BN_IDEAS = (
 )
 
 
+PAPER_2014 = Paper(
+    title="Going Deeper with Convolutions",
+    authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
+    year=2014,
+    arxiv="1409.4842",
+)
+PAPER_BN = Paper(
+    title="Batch Normalization: Accelerating Deep Network Training by Reducing "
+    "Internal Covariate Shift",
+    authors="Ioffe, Szegedy",
+    year=2015,
+    arxiv="1502.03167",
+)
+# Section 5 (auxiliary classifiers, dropout) and Section 6 (training methodology).
+RECIPE_2014 = Recipe(
+    source="Sections 5 and 6",
+    optimizer="sgd",
+    momentum=0.9,
+    schedule=Schedule(
+        "exponential", factor=0.96, every=8, note="'decreasing the learning rate by 4%'"
+    ),
+    dropout=0.4,  # before the classifier; 0.7 in the auxiliary heads
+    aux_loss_weight=0.3,
+    augmentation="crops of 8%-100% of the image area with aspect ratio in [3/4, 4/3], "
+    "photometric distortions, random interpolation methods",
+    notes=(
+        "asynchronous SGD on the DistBelief CPU cluster",
+        "Polyak averaging builds the model used at inference",
+    ),
+    not_stated=("lr", "batch_size", "epochs", "weight_decay", "init"),
+)
+RECIPE_GOOGLENET_BN = replace(
+    RECIPE_2014,
+    notes=(
+        *RECIPE_2014.notes,
+        "the batch-normalized variant is torchvision's: this is the 2014 paper's recipe",
+    ),
+)
+# Section 4.2.1-4.2.2: BN-x30, the variant the paper's ensemble is built from.
+RECIPE_BN = Recipe(
+    source="Sections 4.2.1 and 4.2.2 (BN-x30)",
+    optimizer="sgd",
+    lr=0.045,  # 30x Inception's 0.0015
+    batch_size=32,
+    notes=(
+        "dropout and local response normalization removed",
+        "L2 weight regularization 5x smaller and learning-rate decay 6x faster than "
+        "for Inception, whose values the paper does not give",
+        "training examples shuffled more thoroughly; fewer photometric distortions",
+    ),
+    not_stated=("momentum", "schedule", "epochs", "weight_decay", "init"),
+)
+
+
 def _card(name: str, **fields) -> ModelCard:
     if name == "bn_inception":
         paper = dict(
-            title="Batch Normalization: Accelerating Deep Network Training by Reducing "
-            "Internal Covariate Shift",
-            authors="Ioffe, Szegedy",
-            year=2015,
-            arxiv="1502.03167",
+            paper=PAPER_BN,
             table="Figure 5 (BN-Inception)",
             key_ideas=_BN_IDEAS,
+            recipe=RECIPE_BN,
+            accuracy=Accuracy(
+                top1=74.8,
+                source="Figure 3, BN-x30",
+                protocol="single crop (Figure 2); the best validation accuracy during training",
+            ),
         )
     else:
         paper = dict(
-            title="Going Deeper with Convolutions",
-            authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
-            year=2014,
-            arxiv="1409.4842",
+            paper=PAPER_2014,
             table="Table 1 and section 5 (auxiliary classifiers)",
             key_ideas=_GOOGLENET_IDEAS,
         )
@@ -341,6 +394,14 @@ def _card(name: str, **fields) -> ModelCard:
     _card(
         "googlenet",
         paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
+        recipe=RECIPE_2014,
+        accuracy=Accuracy(
+            top1=None,
+            top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
+            source="Table 3",
+            protocol="1 model, 1 crop",
+            dataset="ILSVRC 2014 val",
+        ),
         deviations=(
             "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
             "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
@@ -359,6 +420,8 @@ def googlenet(**overrides) -> GoogLeNet:  # 7.00M params (13.38M with aux), 1.58
 @register(
     _card(
         "googlenet_bn",
+        recipe=RECIPE_GOOGLENET_BN,
+        accuracy_note="torchvision's batch-normalized variant: no paper reports its accuracy",
         twins=(
             Twin(
                 "torchvision",

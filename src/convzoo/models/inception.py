@@ -33,7 +33,7 @@ from convzoo.models.base import (
     FeatureInfo,
     init_weights_like_torchvision,
 )
-from convzoo.registry import ModelCard, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin, register
 
 __all__ = [
     "Conv",
@@ -412,14 +412,36 @@ def _torchvision_v3_rules() -> tuple:
 
 
 # -- card and builder --------------------------------------------------------
+PAPER = Paper(
+    title="Rethinking the Inception Architecture for Computer Vision",
+    authors="Szegedy, Vanhoucke, Ioffe, Shlens, Wojna",
+    year=2015,
+    arxiv="1512.00567",
+)
+# Section 7 (label smoothing) and Section 8 (training methodology).
+RECIPE = Recipe(
+    source="Sections 7 and 8",
+    optimizer="rmsprop",
+    lr=0.045,
+    batch_size=32,  # per replica, 50 replicas
+    rmsprop_decay=0.9,
+    eps=1.0,
+    schedule=Schedule("exponential", factor=0.94, every=2),
+    epochs=100,
+    label_smoothing=0.1,
+    notes=(
+        "gradient clipping at 2.0; evaluation with a running average of the parameters",
+        "trained on 50 replicas with TensorFlow's distributed system",
+    ),
+    not_stated=("weight_decay", "aux_loss_weight", "init"),
+)
+
+
 @register(
     ModelCard(
         name="inception_v3",
         family="inception",
-        title="Rethinking the Inception Architecture for Computer Vision",
-        authors="Szegedy, Vanhoucke, Ioffe, Shlens, Wojna",
-        year=2015,
-        arxiv="1512.00567",
+        paper=PAPER,
         table="Table 1 with Figures 5, 6, 7 and 10; section 4 (auxiliary classifier)",
         key_ideas=(
             "Factorize big kernels: a 5x5 becomes two 3x3, and an nxn becomes 1xn then nx1 "
@@ -432,7 +454,10 @@ def _torchvision_v3_rules() -> tuple:
             "and fewer than 25M parameters.",
         ),
         input_size=(3, 299, 299),
-        paper_top1=78.8,  # Table 3: 21.2% top-1 error, single crop
+        recipe=RECIPE,
+        accuracy=Accuracy.from_error(
+            21.2, 5.6, source="Table 3, Inception-v3", protocol="single 299x299 crop"
+        ),
         twins=(
             Twin(
                 "torchvision",

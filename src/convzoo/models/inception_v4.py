@@ -33,7 +33,7 @@ from convzoo.models.inception import (
     reduction_a,
     reduction_b,
 )
-from convzoo.registry import ModelCard, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin, register
 
 __all__ = ["INCEPTION_RESNET_V1", "INCEPTION_RESNET_V2", "INCEPTION_V4"]
 
@@ -287,12 +287,28 @@ def _branch_names(config: InceptionNetConfig, path: str) -> tuple[str, ...]:
 
 
 # -- cards and builders ------------------------------------------------------
-_V4_PAPER = dict(
+PAPER = Paper(
     title="Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
     authors="Szegedy, Ioffe, Vanhoucke, Alemi",
     year=2016,
     arxiv="1602.07261",
 )
+# Section 4 (training methodology); the dropout is Figure 9's "keep 0.8".
+RECIPE = Recipe(
+    source="Section 4, Figure 9",
+    optimizer="rmsprop",
+    lr=0.045,
+    rmsprop_decay=0.9,
+    eps=1.0,
+    schedule=Schedule("exponential", factor=0.94, every=2),
+    dropout=0.2,
+    notes=(
+        "20 replicas with TensorFlow's distributed system; gradient clipping",
+        "evaluation with a running average of the parameters",
+    ),
+    not_stated=("batch_size", "epochs", "weight_decay", "init"),
+)
+_PROTOCOL = "single 299x299 crop, non-blacklisted subset of ILSVRC 2012 val"
 _TIMM_NOTE = "twin equivalence holds in eval mode; timm has no dropout before the classifier"
 
 
@@ -300,7 +316,8 @@ _TIMM_NOTE = "twin equivalence holds in eval mode; timm has no dropout before th
     ModelCard(
         name="inception_v4",
         family="inception",
-        **_V4_PAPER,
+        paper=PAPER,
+        recipe=RECIPE,
         table="Figures 3-9 (stem, Inception-A/B/C, Reduction-A/B) and Table 1 (k=192, "
         "l=224, m=256, n=384)",
         key_ideas=(
@@ -311,7 +328,7 @@ _TIMM_NOTE = "twin equivalence holds in eval mode; timm has no dropout before th
             "trains more slowly.",
         ),
         input_size=(3, 299, 299),
-        paper_top1=80.0,  # Table 2: 20.0% top-1 error, single crop
+        accuracy=Accuracy.from_error(20.0, 5.0, source="Table 2", protocol=_PROTOCOL),
         twins=(Twin("timm", "inception_v4", _timm_v4_rules()),),
         deviations=(_TIMM_NOTE,),
     )
@@ -334,11 +351,13 @@ _IR_IDEAS = (
     ModelCard(
         name="inception_resnet_v1",
         family="inception",
-        **_V4_PAPER,
+        paper=PAPER,
+        recipe=RECIPE,
         table="Figures 7, 10-15 and Table 1 (k=192, l=192, m=256, n=384)",
         key_ideas=_IR_IDEAS,
         input_size=(3, 299, 299),
-        paper_top1=78.7,  # Table 2: 21.3% top-1 error, single crop
+        accuracy_note="Table 2's Inception-ResNet-v1 errors were not verified against the paper "
+        "text here",
         deviations=(
             "residual scales 0.17, 0.10, 0.20 (A, B, C) as in the released v2; the paper only "
             "says 0.1 to 0.3",
@@ -353,11 +372,12 @@ def inception_resnet_v1(**overrides) -> InceptionNet:  # 22.76M params, 6.21G MA
     ModelCard(
         name="inception_resnet_v2",
         family="inception",
-        **_V4_PAPER,
+        paper=PAPER,
+        recipe=RECIPE,
         table="Figures 16-18 and Table 1 (k=256, l=256, m=384, n=384), as released",
         key_ideas=_IR_IDEAS,
         input_size=(3, 299, 299),
-        paper_top1=80.1,  # Table 2: 19.9% top-1 error, single crop
+        accuracy=Accuracy.from_error(19.9, 4.9, source="Table 2", protocol=_PROTOCOL),
         twins=(Twin("timm", "inception_resnet_v2", _timm_ir_v2_rules()),),
         deviations=(
             "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "

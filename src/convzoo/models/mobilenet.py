@@ -29,7 +29,7 @@ from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.mobile import ConvHead, DepthwiseSeparableConv, InvertedResidual
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = [
     "BottleneckRow",
@@ -285,6 +285,45 @@ _V2_IDEAS = (
 )
 
 
+PAPER_V1 = Paper(
+    title="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+    authors="Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam",
+    year=2017,
+    arxiv="1704.04861",
+)
+PAPER_V2 = Paper(
+    title="MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+    authors="Sandler, Howard, Zhu, Zhmoginov, Chen",
+    year=2018,
+    arxiv="1801.04381",
+)
+# V1, Section 3.2: the same parameters for every width, none of them printed.
+RECIPE_V1 = Recipe(
+    source="Section 3.2",
+    optimizer="rmsprop",
+    augmentation="Inception's distortions with fewer small crops; no label smoothing or side heads",
+    notes=(
+        "asynchronous gradient descent, as Inception V3",
+        "very little or no weight decay on the depthwise filters",
+    ),
+    not_stated=("lr", "batch_size", "schedule", "epochs", "momentum", "weight_decay", "init"),
+)
+# V2, Section 6.1 (the learning rate and its decay follow V1's setup).
+RECIPE_V2 = Recipe(
+    source="Section 6.1",
+    optimizer="rmsprop",
+    lr=0.045,
+    batch_size=96,
+    rmsprop_decay=0.9,
+    momentum=0.9,
+    weight_decay=4e-5,
+    schedule=Schedule("exponential", factor=0.98, every=1),
+    notes=("16 asynchronous GPU workers; batch norm after every layer",),
+    not_stated=("epochs", "init"),
+)
+_V1_PROTOCOL = "224x224 input; the paper states no crop protocol"
+
+
 def _v1_card(name: str, alpha: str, params: str, macs: str, top1: float) -> ModelCard:
     twins = ()
     if alpha == "1.0":
@@ -292,16 +331,14 @@ def _v1_card(name: str, alpha: str, params: str, macs: str, top1: float) -> Mode
     return ModelCard(
         name=name,
         family="mobilenet",
-        title="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
-        authors="Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam",
-        year=2017,
-        arxiv="1704.04861",
+        paper=PAPER_V1,
         table=f"Table 1 with width multiplier {alpha} (Table 6)",
         key_ideas=_V1_IDEAS,
         input_size=(3, 224, 224),
         paper_params=Reported(params),
         paper_macs=Reported(macs),
-        paper_top1=top1,
+        recipe=RECIPE_V1,
+        accuracy=Accuracy(top1=top1, source="Table 6", protocol=_V1_PROTOCOL),
         twins=twins,
         deviations=(
             "last depthwise conv has stride 1 (Table 1 prints s2 on a 7x7 -> 7x7 layer)",
@@ -329,17 +366,18 @@ def _v2_card(
     return ModelCard(
         name=name,
         family="mobilenet",
-        title="MobileNetV2: Inverted Residuals and Linear Bottlenecks",
-        authors="Sandler, Howard, Zhu, Zhmoginov, Chen",
-        year=2018,
-        arxiv="1801.04381",
+        paper=PAPER_V2,
         table=f"Table 2 with width multiplier {width}"
         + (" (Table 4)" if params is not None else " (Figure 5; no printed counts)"),
         key_ideas=_V2_IDEAS,
         input_size=(3, 224, 224),
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        paper_top1=top1,
+        recipe=RECIPE_V2,
+        accuracy=None
+        if top1 is None
+        else Accuracy(top1=top1, source="Table 4", protocol="224x224 input"),
+        accuracy_note="only plotted in Figure 5; no printed number" if top1 is None else None,
         twins=(Twin("torchvision", "mobilenet_v2", _torchvision_v2_rules(V2_BODY), kwargs=kwargs),),
         deviations=tuple(deviations),
     )

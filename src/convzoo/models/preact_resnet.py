@@ -30,7 +30,7 @@ from convzoo.models.resnet import (
     cifar_stages,
     imagenet_stages,
 )
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["timm_resnetv2_rules"]
 
@@ -77,12 +77,66 @@ def timm_resnetv2_rules() -> tuple:
     return tuple(rules)
 
 
+PAPER = Paper(
+    title="Identity Mappings in Deep Residual Networks",
+    authors="He, Zhang, Ren, Sun",
+    year=2016,
+    arxiv="1603.05027",
+)
+# Appendix (implementation details): the 2015 paper's settings, with these changes.
+RECIPE_CIFAR = Recipe(
+    source="Appendix",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=128,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule=Schedule(
+        "step",
+        factor=0.1,
+        milestones=(32_000, 48_000),
+        unit="iteration",
+        warmup=400,
+        warmup_lr=0.01,
+        note="the warm-up 'is not necessary' for pre-activation units, the paper remarks",
+    ),
+    iterations=64_000,  # as in the 2015 paper, whose settings the Appendix keeps
+    augmentation="translation and flipping, as in the 2015 paper",
+    init="He et al. (2015)",
+)
+RECIPE_IMAGENET = Recipe(
+    source="Appendix",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=256,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule=Schedule("step", factor=0.1, milestones=(30, 60)),
+    not_stated=("epochs",),
+    augmentation="as in the 2015 paper",
+    init="He et al. (2015)",
+    notes=("the paper trains ResNet-152 and ResNet-200 this way, not the 18/50-layer nets",),
+)
+# CIFAR-10 test error with the pre-activation unit, mini-batch 128.
+CIFAR_ERROR = {164: 5.46, 1001: 4.92}
+
+
+def _cifar_accuracy(depth: int) -> Accuracy:
+    return Accuracy.from_error(
+        CIFAR_ERROR[depth],
+        source="Table 3 (mini-batch 128)",
+        protocol="single view of the 32x32 test image",
+        dataset="CIFAR-10 test",
+        note="with mini-batch 64 the paper reports 4.62% for ResNet-1001" if depth == 1001 else "",
+    )
+
+
 def _card(
     name: str,
     table: str,
     *,
     params: str | None = None,
-    top1: float | None = None,
+    accuracy: Accuracy | None = None,
     twin: str | None = None,
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
@@ -90,10 +144,7 @@ def _card(
     return ModelCard(
         name=name,
         family="preact_resnet",
-        title="Identity Mappings in Deep Residual Networks",
-        authors="He, Zhang, Ren, Sun",
-        year=2016,
-        arxiv="1603.05027",
+        paper=PAPER,
         table=table,
         key_ideas=(
             "With identity shortcuts and no activation after the addition, any deeper unit "
@@ -104,7 +155,11 @@ def _card(
         ),
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        paper_top1=top1,
+        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
+        accuracy=accuracy,
+        accuracy_note=None
+        if cifar
+        else "the paper reports ImageNet results for 152 and 200 layers only",
         dataset="CIFAR-10" if cifar else "ImageNet",
         num_classes=10 if cifar else 1000,
         twins=(Twin("timm", twin, timm_resnetv2_rules()),) if twin else (),
@@ -129,7 +184,13 @@ def preact_resnet50(**overrides) -> ResNet:  # 25.5M params, 4.1G MACs
 
 
 @register(
-    _card("preact_resnet164", "Table 2, ResNet-164 (pre-activation)", params="1.7M", cifar=True)
+    _card(
+        "preact_resnet164",
+        "Table 2, ResNet-164 (pre-activation)",
+        params="1.7M",
+        cifar=True,
+        accuracy=_cifar_accuracy(164),
+    )
 )
 def preact_resnet164(**overrides) -> ResNet:  # 1.7M params
     return ResNet(PREACT_RESNET164, **overrides)
@@ -141,6 +202,7 @@ def preact_resnet164(**overrides) -> ResNet:  # 1.7M params
         "Table 2, ResNet-1001 (pre-activation)",
         params="10.2M",
         cifar=True,
+        accuracy=_cifar_accuracy(1001),
         deviations=(
             "none in the layers, but we count 10,327,706 parameters (10.3M) where Table 2 "
             "prints 10.2M; without the 149,216 BN scales and shifts it is 10,178,490",

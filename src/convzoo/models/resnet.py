@@ -30,7 +30,7 @@ multi-scale testing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from torch import nn
@@ -45,7 +45,16 @@ from convzoo.blocks.residual import (
     ShortcutOption,
 )
 from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import (
+    Accuracy,
+    ModelCard,
+    Paper,
+    Recipe,
+    Reported,
+    Schedule,
+    Twin,
+    register,
+)
 
 __all__ = ["ResNet", "ResNetConfig", "ResidualStage", "cifar_stages", "imagenet_stages"]
 
@@ -268,6 +277,79 @@ RESNET_KEY_IDEAS = (
 )
 
 
+PAPER = Paper(
+    title="Deep Residual Learning for Image Recognition",
+    authors="He, Zhang, Ren, Sun",
+    year=2015,
+    arxiv="1512.03385",
+)
+# Section 3.4 (ImageNet).
+RECIPE_IMAGENET = Recipe(
+    source="Section 3.4",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=256,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule=Schedule("plateau", factor=0.1),
+    iterations=600_000,  # "up to 60 x 10^4 iterations"
+    augmentation="shorter side resized at random in [256, 480], random 224x224 crop or its "
+    "mirror, per-pixel mean subtracted, AlexNet's colour augmentation",
+    init="He et al. (2015) for the convolutions; batch norm after every convolution; no dropout",
+)
+# Section 4.2 (CIFAR-10): 64k iterations of batch 128 are about 164 epochs.
+_CIFAR_SCHEDULE = Schedule("step", factor=0.1, milestones=(32_000, 48_000), unit="iteration")
+RECIPE_CIFAR = Recipe(
+    source="Section 4.2",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=128,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule=_CIFAR_SCHEDULE,
+    iterations=64_000,
+    augmentation="4 pixels of zero padding on each side, random 32x32 crop, random mirror",
+    init="He et al. (2015); batch norm, no dropout",
+)
+# Section 4.2: 0.1 is "slightly too large to start converging" at 110 layers.
+RECIPE_CIFAR_110 = replace(
+    RECIPE_CIFAR,
+    schedule=replace(
+        _CIFAR_SCHEDULE,
+        warmup=400,
+        warmup_lr=0.01,
+        note="the warm-up lasts until training error is below 80%, about 400 iterations",
+    ),
+)
+
+
+_TEN_CROP = "10-crop (Section 3.4)"
+# Tables 2 and 3: top-1 / top-5 error, 10-crop, ImageNet validation.
+IMAGENET_ACCURACY = {
+    18: Accuracy.from_error(
+        27.88,
+        source="Table 2",
+        protocol=_TEN_CROP,
+        note="measured with option A (zero-padding) shortcuts; this network uses projections (B)",
+    ),
+    34: Accuracy.from_error(24.52, 7.46, source="Table 3, ResNet-34 B", protocol=_TEN_CROP),
+    50: Accuracy.from_error(22.85, 6.71, source="Table 3", protocol=_TEN_CROP),
+    101: Accuracy.from_error(21.75, 6.05, source="Table 3", protocol=_TEN_CROP),
+    152: Accuracy.from_error(21.43, 5.71, source="Table 3", protocol=_TEN_CROP),
+}
+# Table 6: CIFAR-10 test error (ResNet-110: the best of 5 runs; mean 6.61 +- 0.16).
+CIFAR_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
+
+
+def _cifar_accuracy(depth: int) -> Accuracy:
+    return Accuracy.from_error(
+        CIFAR_ERROR[depth],
+        source="Table 6",
+        protocol="single view of the original 32x32 image",
+        dataset="CIFAR-10 test",
+    )
+
+
 def _card(
     name: str,
     table: str,
@@ -278,17 +360,20 @@ def _card(
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
     key_ideas: tuple[str, ...] = RESNET_KEY_IDEAS,
+    recipe: Recipe | None = None,
+    accuracy: Accuracy | None = None,
+    accuracy_note: str | None = None,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="resnet",
-        title="Deep Residual Learning for Image Recognition",
-        authors="He, Zhang, Ren, Sun",
-        year=2015,
-        arxiv="1512.03385",
+        paper=PAPER,
         table=table,
         key_ideas=key_ideas,
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
+        recipe=recipe or (RECIPE_CIFAR if cifar else RECIPE_IMAGENET),
+        accuracy=accuracy,
+        accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
         dataset="CIFAR-10" if cifar else "ImageNet",
@@ -331,27 +416,43 @@ V1_5 = (
 )
 
 
-@register(_card("resnet18", "Table 1, 18-layer", macs="1.8G", twins=_twins("resnet18", timm=True)))
+@register(
+    _card(
+        "resnet18",
+        "Table 1, 18-layer",
+        macs="1.8G",
+        twins=_twins("resnet18", timm=True),
+        accuracy=IMAGENET_ACCURACY[18],
+    )
+)
 def resnet18(**overrides) -> ResNet:  # 11.7M params, 1.8G MACs
     return ResNet(RESNET18, **overrides)
 
 
-@register(_card("resnet34", "Table 1, 34-layer", macs="3.6G", twins=_twins("resnet34", timm=True)))
+@register(
+    _card(
+        "resnet34",
+        "Table 1, 34-layer",
+        macs="3.6G",
+        twins=_twins("resnet34", timm=True),
+        accuracy=IMAGENET_ACCURACY[34],
+    )
+)
 def resnet34(**overrides) -> ResNet:  # 21.8M params, 3.7G MACs
     return ResNet(RESNET34, **overrides)
 
 
-@register(_card("resnet50", "Table 1, 50-layer", macs="3.8G"))
+@register(_card("resnet50", "Table 1, 50-layer", macs="3.8G", accuracy=IMAGENET_ACCURACY[50]))
 def resnet50(**overrides) -> ResNet:  # 25.6M params, 3.9G MACs
     return ResNet(RESNET50, **overrides)
 
 
-@register(_card("resnet101", "Table 1, 101-layer", macs="7.6G"))
+@register(_card("resnet101", "Table 1, 101-layer", macs="7.6G", accuracy=IMAGENET_ACCURACY[101]))
 def resnet101(**overrides) -> ResNet:  # 44.5M params, 7.6G MACs
     return ResNet(RESNET101, **overrides)
 
 
-@register(_card("resnet152", "Table 1, 152-layer", macs="11.3G"))
+@register(_card("resnet152", "Table 1, 152-layer", macs="11.3G", accuracy=IMAGENET_ACCURACY[152]))
 def resnet152(**overrides) -> ResNet:  # 60.2M params, 11.3G MACs
     return ResNet(RESNET152, **overrides)
 
@@ -363,6 +464,7 @@ def _v1_5_card(depth: int, *, timm: bool = False) -> ModelCard:
         f"Table 1, {depth}-layer (stride on the 3x3)",
         twins=_twins(twin, timm=timm),
         deviations=V1_5,
+        accuracy_note=f"the paper reports only the stride-on-the-1x1 network (resnet{depth})",
     )
 
 
@@ -413,6 +515,11 @@ def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = Fals
         cifar=True,
         key_ideas=CIFAR_KEY_IDEAS,
         deviations=PLAIN if plain else (),
+        recipe=RECIPE_CIFAR_110 if depth == 110 and not plain else RECIPE_CIFAR,
+        accuracy=None if plain else _cifar_accuracy(depth),
+        accuracy_note="Fig. 6 (left) plots the plain nets' errors; no table prints them"
+        if plain
+        else None,
     )
 
 

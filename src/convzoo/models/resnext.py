@@ -30,7 +30,7 @@ from convzoo.models.resnet import (
     imagenet_stages,
     torchvision_rules,
 )
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__: list[str] = []
 
@@ -73,6 +73,43 @@ RESNEXT29_8X64D = _cifar(8, 64)
 RESNEXT29_16X64D = _cifar(16, 64)
 
 
+PAPER = Paper(
+    title="Aggregated Residual Transformations for Deep Neural Networks",
+    authors="Xie, Girshick, Dollar, Tu, He",
+    year=2016,
+    arxiv="1611.05431",
+)
+# Section 4 (implementation details): the schedule is fb.resnet.torch's, which the
+# paper names but does not spell out.
+RECIPE_IMAGENET = Recipe(
+    source="Section 4",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=256,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule=Schedule("step", factor=0.1, note="three times, when fb.resnet.torch's schedule says"),
+    not_stated=("epochs",),
+    augmentation="scale and aspect-ratio augmentation (Szegedy et al.) as fb.resnet.torch",
+    init="He et al. (2015)",
+)
+# Section 5.3 (CIFAR).
+RECIPE_CIFAR = Recipe(
+    source="Section 5.3",
+    optimizer="sgd",
+    lr=0.1,
+    batch_size=128,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule=Schedule("step", factor=0.1, milestones=(150, 225)),
+    epochs=300,
+    augmentation="translation and flipping, as ResNet",
+    init="He et al. (2015)",
+)
+_SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
+_CIFAR_PROTOCOL = "32x32 test images; the mean of 10 runs"
+
+
 def _card(
     name: str,
     table: str,
@@ -82,14 +119,13 @@ def _card(
     twins: tuple[tuple[str, str], ...] = (),
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
+    accuracy: Accuracy | None = None,
+    accuracy_note: str | None = None,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="resnext",
-        title="Aggregated Residual Transformations for Deep Neural Networks",
-        authors="Xie, Girshick, Dollar, Tu, He",
-        year=2016,
-        arxiv="1611.05431",
+        paper=PAPER,
         table=table,
         key_ideas=(
             "Cardinality (the number of parallel paths C) is a dimension besides depth and "
@@ -102,6 +138,9 @@ def _card(
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
+        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
+        accuracy=accuracy,
+        accuracy_note=accuracy_note,
         dataset="CIFAR-10" if cifar else "ImageNet",
         num_classes=10 if cifar else 1000,
         twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
@@ -116,6 +155,7 @@ def _card(
         params="25.0M",
         macs="4.2G",
         twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
+        accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
     )
 )
 def resnext50_32x4d(**overrides) -> ResNet:  # 25.0M params, 4.3G MACs
@@ -127,6 +167,7 @@ def resnext50_32x4d(**overrides) -> ResNet:  # 25.0M params, 4.3G MACs
         "resnext101_32x4d",
         "Table 1 template at 101 layers (Table 3/5), 32x4d",
         twins=(("timm", "resnext101_32x4d"),),
+        accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
     )
 )
 def resnext101_32x4d(**overrides) -> ResNet:  # 44.2M params, 8.0G MACs
@@ -138,6 +179,7 @@ def resnext101_32x4d(**overrides) -> ResNet:  # 44.2M params, 8.0G MACs
         "resnext101_32x8d",
         "Table 1 template at 101 layers, 32x8d",
         twins=(("torchvision", "resnext101_32x8d"),),
+        accuracy_note="the paper trains no 32x8d network; it is torchvision's",
     )
 )
 def resnext101_32x8d(**overrides) -> ResNet:  # 88.8M params, 16.4G MACs
@@ -149,13 +191,24 @@ def resnext101_32x8d(**overrides) -> ResNet:  # 88.8M params, 16.4G MACs
         "resnext101_64x4d",
         "Table 5, ResNeXt-101 (64x4d)",
         twins=(("torchvision", "resnext101_64x4d"),),
+        accuracy=Accuracy.from_error(20.4, 5.3, source="Table 5", protocol="single 224x224 crop"),
     )
 )
 def resnext101_64x4d(**overrides) -> ResNet:  # 83.5M params, 15.5G MACs
     return ResNet(RESNEXT101_64X4D, **overrides)
 
 
-@register(_card("resnext29_8x64d", "Table 7, ResNeXt-29 8x64d", params="34.4M", cifar=True))
+@register(
+    _card(
+        "resnext29_8x64d",
+        "Table 7, ResNeXt-29 8x64d",
+        params="34.4M",
+        cifar=True,
+        accuracy=Accuracy.from_error(
+            3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+        ),
+    )
+)
 def resnext29_8x64d(**overrides) -> ResNet:  # 34.4M params
     return ResNet(RESNEXT29_8X64D, **overrides)
 
@@ -166,6 +219,9 @@ def resnext29_8x64d(**overrides) -> ResNet:  # 34.4M params
         "Table 7, ResNeXt-29 16x64d",
         params="68.1M",
         cifar=True,
+        accuracy=Accuracy.from_error(
+            3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+        ),
         deviations=(
             "none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",
         ),

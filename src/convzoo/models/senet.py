@@ -34,7 +34,7 @@ from convzoo.models.resnet import (
     ResNetConfig,
     imagenet_stages,
 )
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["timm_legacy_senet_rules"]
 
@@ -104,6 +104,34 @@ def timm_legacy_senet_rules() -> tuple:
     return tuple(rules)
 
 
+PAPER = Paper(
+    title="Squeeze-and-Excitation Networks",
+    authors="Hu, Shen, Sun",
+    year=2017,
+    arxiv="1709.01507",
+)
+# Section 6.1 (ImageNet training); SENet-154's extra settings are in Section 6 / Table 8.
+RECIPE = Recipe(
+    source="Section 6.1",
+    optimizer="sgd",
+    lr=0.6,
+    batch_size=1024,
+    momentum=0.9,
+    schedule=Schedule("step", factor=0.1, every=30),
+    epochs=100,
+    not_stated=("weight_decay",),
+    augmentation="random-size crop with aspect-ratio jitter to 224x224, random mirror, "
+    "mean RGB subtraction; class-balanced mini-batches",
+    init="He et al. (2015)",
+    notes=("synchronous SGD on the authors' distributed system (ROCS)",),
+)
+_SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
+
+
+def _table_2(top1_error: float, top5_error: float) -> Accuracy:
+    return Accuracy.from_error(top1_error, top5_error, source="Table 2", protocol=_SINGLE_CROP)
+
+
 def _card(
     name: str,
     table: str,
@@ -112,14 +140,13 @@ def _card(
     params: str | None = None,
     macs: str | None = None,
     deviations: tuple[str, ...] = (),
+    accuracy: Accuracy | None = None,
+    accuracy_note: str | None = None,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="senet",
-        title="Squeeze-and-Excitation Networks",
-        authors="Hu, Shen, Sun",
-        year=2017,
-        arxiv="1709.01507",
+        paper=PAPER,
         table=table,
         key_ideas=(
             "Squeeze (global average pool) then excite (FC-ReLU-FC-sigmoid): the network "
@@ -131,6 +158,9 @@ def _card(
         input_size=(3, 224, 224),
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
+        recipe=RECIPE,
+        accuracy=accuracy,
+        accuracy_note=accuracy_note,
         twins=(Twin("timm", twin, timm_legacy_senet_rules()),),
         deviations=deviations,
     )
@@ -143,18 +173,35 @@ def _card(
         "legacy_seresnet50",
         params="28.1M",
         macs="3.87G",
+        accuracy=_table_2(23.29, 6.62),
     )
 )
 def se_resnet50(**overrides) -> ResNet:  # 28.1M params, 3.9G MACs
     return ResNet(SE_RESNET50, **overrides)
 
 
-@register(_card("se_resnet101", "Table 2, SE-ResNet-101", "legacy_seresnet101", macs="7.60G"))
+@register(
+    _card(
+        "se_resnet101",
+        "Table 2, SE-ResNet-101",
+        "legacy_seresnet101",
+        macs="7.60G",
+        accuracy=_table_2(22.38, 6.07),
+    )
+)
 def se_resnet101(**overrides) -> ResNet:  # 49.3M params, 7.6G MACs
     return ResNet(SE_RESNET101, **overrides)
 
 
-@register(_card("se_resnet152", "Table 2, SE-ResNet-152", "legacy_seresnet152", macs="11.32G"))
+@register(
+    _card(
+        "se_resnet152",
+        "Table 2, SE-ResNet-152",
+        "legacy_seresnet152",
+        macs="11.32G",
+        accuracy=_table_2(21.57, 5.73),
+    )
+)
 def se_resnet152(**overrides) -> ResNet:  # 66.8M params, 11.3G MACs
     return ResNet(SE_RESNET152, **overrides)
 
@@ -165,12 +212,20 @@ def se_resnet152(**overrides) -> ResNet:  # 66.8M params, 11.3G MACs
         "Table 1, SE-ResNeXt-50 (32x4d)",
         "legacy_seresnext50_32x4d",
         macs="4.25G",
+        accuracy=_table_2(21.10, 5.49),
     )
 )
 def se_resnext50_32x4d(**overrides) -> ResNet:  # 27.6M params, 4.3G MACs
     return ResNet(SE_RESNEXT50_32X4D, **overrides)
 
 
-@register(_card("senet154", "Section 6 / Table 8, SENet-154", "legacy_senet154"))
+@register(
+    _card(
+        "senet154",
+        "Section 6 / Table 8, SENet-154",
+        "legacy_senet154",
+        accuracy_note="Table 8's SENet-154 errors were not verified against the paper text here",
+    )
+)
 def senet154(**overrides) -> ResNet:  # 115.1M params, 20.7G MACs
     return ResNet(SENET154, **overrides)

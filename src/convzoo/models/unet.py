@@ -41,7 +41,7 @@ from convzoo.models.base import (
     init_weights_like_torchvision,
     new_output_layer,
 )
-from convzoo.registry import ModelCard, register
+from convzoo.registry import ModelCard, Paper, Recipe, register
 
 __all__ = ["EncoderUNet", "UNet", "UNetConfig", "nearest_accepted_size", "unet_output_size"]
 
@@ -316,14 +316,35 @@ class EncoderUNet(nn.Module):
         self.num_classes = num_classes
 
 
+PAPER = Paper(
+    title="U-Net: Convolutional Networks for Biomedical Image Segmentation",
+    authors="Ronneberger, Fischer, Brox",
+    year=2015,
+    arxiv="1505.04597",
+)
+# Section 3 (training) and 3.1 (data augmentation).
+RECIPE = Recipe(
+    source="Sections 3 and 3.1",
+    optimizer="sgd",  # Caffe's
+    batch_size=1,  # one large tile per step instead of a large batch
+    momentum=0.99,  # so that many earlier samples shape each update
+    augmentation="shifts, rotations, gray-value changes and smooth elastic deformations "
+    "(random displacements on a coarse 3x3 grid, std 10 px, bicubic interpolation)",
+    init="Gaussian with std sqrt(2 / N), N the incoming nodes of a neuron",
+    notes=(
+        "drop-out layers at the end of the contracting path (rate not given)",
+        "pixel-wise soft-max cross-entropy with a weight map that separates touching "
+        "cells (w0 = 10, sigma ~ 5 px)",
+    ),
+    not_stated=("lr", "schedule", "epochs", "weight_decay", "dropout"),
+)
+
+
 def _card(name: str, *, padded: bool) -> ModelCard:
     return ModelCard(
         name=name,
         family="unet",
-        title="U-Net: Convolutional Networks for Biomedical Image Segmentation",
-        authors="Ronneberger, Fischer, Brox",
-        year=2015,
-        arxiv="1505.04597",
+        paper=PAPER,
         table="Fig. 1",
         key_ideas=(
             "A contracting path captures context; a symmetric expanding path with many "
@@ -336,6 +357,7 @@ def _card(name: str, *, padded: bool) -> ModelCard:
             "that separates touching cells.",
         ),
         input_size=(1, 572, 572) if not padded else (1, 512, 512),
+        recipe=RECIPE,
         dataset="ISBI 2012 EM segmentation",
         num_classes=2,
         task="segmentation",

@@ -25,7 +25,7 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead
 from convzoo.blocks.norm import response_norm
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["VGG", "VGGStage"]
 
@@ -138,6 +138,51 @@ def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
     return tuple(rules)
 
 
+PAPER = Paper(
+    title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    authors="Simonyan, Zisserman",
+    year=2014,
+    arxiv="1409.1556",
+)
+# Section 3.1 (training).
+RECIPE = Recipe(
+    source="Section 3.1",
+    optimizer="sgd",
+    lr=0.01,
+    batch_size=256,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule=Schedule("plateau", factor=0.1, note="decreased 3 times in all"),
+    iterations=370_000,  # 74 epochs
+    epochs=74,
+    dropout=0.5,  # fc6 and fc7
+    augmentation="random 224x224 crops of rescaled images (training scale S = 256, 384, "
+    "or jittered in [256, 512]), random horizontal flips, RGB colour shift",
+    init="configuration A from N(0, 0.01), biases 0; deeper nets start from A's first "
+    "four conv and last three fc layers (Glorot init works without it)",
+)
+# Table 3: one test scale, dense evaluation, the rows trained and tested at 256
+# (top-1, top-5 accuracy = 100 - the printed validation errors).
+_SINGLE_SCALE = {
+    "A": (70.4, 89.6),  # 29.6 / 10.4% error
+    "A-LRN": (70.3, 89.5),  # 29.7 / 10.5
+    "B": (71.3, 90.1),  # 28.7 / 9.9
+    "C": (71.9, 90.6),  # 28.1 / 9.4
+    "D": (73.0, 91.2),  # 27.0 / 8.8
+    "E": (72.7, 91.0),  # 27.3 / 9.0
+}
+
+
+def _accuracy(column: str) -> Accuracy:
+    top1, top5 = _SINGLE_SCALE[column]
+    return Accuracy(
+        top1=top1,
+        top5=top5,
+        source="Table 3",
+        protocol="dense evaluation at one test scale Q = 256 (trained at S = 256)",
+    )
+
+
 def _card(
     name: str,
     column: str,
@@ -153,10 +198,7 @@ def _card(
     return ModelCard(
         name=name,
         family="vgg",
-        title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
-        authors="Simonyan, Zisserman",
-        year=2014,
-        arxiv="1409.1556",
+        paper=PAPER,
         table=f"Table 1, column {column}",
         key_ideas=(
             "Only 3x3 convolutions: two stacked see 5x5 and three see 7x7, with fewer "
@@ -166,6 +208,9 @@ def _card(
         ),
         input_size=(3, 224, 224),
         paper_params=Reported(params),
+        recipe=RECIPE,
+        accuracy=None if batch_norm else _accuracy(column),
+        accuracy_note="the 2014 paper has no batch-normalized networks" if batch_norm else None,
         twins=(Twin("torchvision", twin, _torchvision_rules(config, batch_norm)),) if twin else (),
         deviations=tuple(deviations),
     )

@@ -27,7 +27,7 @@ from convzoo.models.resnet import (
     imagenet_stages,
     torchvision_rules,
 )
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["wrn_blocks"]
 
@@ -68,6 +68,48 @@ WIDE_RESNET50_2 = ResNetConfig(
 )
 
 
+PAPER = Paper(
+    title="Wide Residual Networks",
+    authors="Zagoruyko, Komodakis",
+    year=2016,
+    arxiv="1605.07146",
+)
+# Section 3, "Implementation details" (CIFAR).
+RECIPE_CIFAR = Recipe(
+    source="Section 3 (implementation details)",
+    optimizer="sgd",
+    nesterov=True,
+    lr=0.1,
+    batch_size=128,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule=Schedule("step", factor=0.2, milestones=(60, 120, 160)),
+    epochs=200,
+    dropout=0.0,  # 0.3 between the convs of a block in the paper's dropout runs
+    augmentation="horizontal flips and random crops from images padded by 4 pixels",
+    notes=("dampening 0",),
+    not_stated=("init",),
+)
+# The ImageNet runs used fb.resnet.torch; the paper gives no settings of its own.
+RECIPE_IMAGENET = Recipe(
+    source="Section 3 (implementation details)",
+    not_stated=("optimizer", "lr", "batch_size", "schedule", "epochs"),
+    notes=(
+        "trained with the fb.resnet.torch implementation, whose defaults the paper "
+        "does not restate",
+    ),
+)
+
+
+def _cifar_accuracy(error: float) -> Accuracy:
+    return Accuracy.from_error(
+        error,
+        source="Table 4",
+        protocol="32x32 test images (flip/translation augmentation in training)",
+        dataset="CIFAR-10 test",
+    )
+
+
 def _card(
     name: str,
     table: str,
@@ -75,14 +117,12 @@ def _card(
     params: str | None = None,
     twin: str | None = None,
     cifar: bool = True,
+    accuracy: Accuracy | None = None,
 ) -> ModelCard:
     return ModelCard(
         name=name,
         family="wide_resnet",
-        title="Wide Residual Networks",
-        authors="Zagoruyko, Komodakis",
-        year=2016,
-        arxiv="1605.07146",
+        paper=PAPER,
         table=table,
         key_ideas=(
             "Width over depth: a 16-layer net 10x wider (WRN-16-8/28-10) beats a "
@@ -93,6 +133,8 @@ def _card(
         ),
         input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
+        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
+        accuracy=accuracy,
         dataset="CIFAR-10" if cifar else "ImageNet",
         num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
@@ -102,12 +144,26 @@ def _card(
     )
 
 
-@register(_card("wrn28_10", "Table 1 with N=4, k=10 (Table 4: WRN-28-10)", params="36.5M"))
+@register(
+    _card(
+        "wrn28_10",
+        "Table 1 with N=4, k=10 (Table 4: WRN-28-10)",
+        params="36.5M",
+        accuracy=_cifar_accuracy(4.00),
+    )
+)
 def wrn28_10(**overrides) -> ResNet:  # 36.5M params
     return ResNet(WRN28_10, **overrides)
 
 
-@register(_card("wrn40_4", "Table 1 with N=6, k=4 (Table 4: WRN-40-4)", params="8.9M"))
+@register(
+    _card(
+        "wrn40_4",
+        "Table 1 with N=6, k=4 (Table 4: WRN-40-4)",
+        params="8.9M",
+        accuracy=_cifar_accuracy(4.53),
+    )
+)
 def wrn40_4(**overrides) -> ResNet:  # 8.9M params
     return ResNet(WRN40_4, **overrides)
 
@@ -118,6 +174,13 @@ def wrn40_4(**overrides) -> ResNet:  # 8.9M params
         "Section 4, WRN-50-2-bottleneck",
         twin="wide_resnet50_2",
         cifar=False,
+        accuracy=Accuracy.from_error(
+            21.9,
+            6.03,
+            source="Table 8",
+            protocol="single crop, as fb.resnet.torch evaluates",
+            note="Table 9 prints a top-5 error of 5.79% for the same network",
+        ),
     )
 )
 def wide_resnet50_2(**overrides) -> ResNet:  # 68.9M params, 11.4G MACs

@@ -26,7 +26,7 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.mobile import DepthwiseSeparableConv
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Reported, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = ["Xception", "XceptionBlockRow"]
 
@@ -160,14 +160,34 @@ def _timm_rules() -> tuple:
     )
 
 
+PAPER = Paper(
+    title="Xception: Deep Learning with Depthwise Separable Convolutions",
+    authors="Chollet",
+    year=2016,
+    arxiv="1610.02357",
+)
+# Sections 4.2-4.4 (ImageNet optimization, regularization, training infrastructure).
+RECIPE = Recipe(
+    source="Sections 4.2-4.4",
+    optimizer="sgd",
+    lr=0.045,
+    momentum=0.9,
+    schedule=Schedule("exponential", factor=0.94, every=2),
+    weight_decay=1e-5,
+    dropout=0.5,  # before the logistic regression layer
+    notes=(
+        "Inception V3's configuration, not tuned for Xception; no auxiliary tower",
+        "synchronous data-parallel training on 60 K80 GPUs, about 3 days",
+    ),
+    not_stated=("batch_size", "epochs", "init"),
+)
+
+
 @register(
     ModelCard(
         name="xception",
         family="xception",
-        title="Xception: Deep Learning with Depthwise Separable Convolutions",
-        authors="Chollet",
-        year=2016,
-        arxiv="1610.02357",
+        paper=PAPER,
         table="Figure 5 (entry, middle, exit flow) and Table 3",
         key_ideas=(
             "An Inception module with one spatial conv per 1x1 output channel is a depthwise "
@@ -180,7 +200,10 @@ def _timm_rules() -> tuple:
         ),
         input_size=(3, 299, 299),
         paper_params=Reported("22,855,952"),  # Table 3
-        paper_top1=79.0,  # Table 1: 0.790 top-1, single crop
+        recipe=RECIPE,
+        accuracy=Accuracy(
+            top1=79.0, top5=94.5, source="Table 1", protocol="single crop, single model"
+        ),
         twins=(Twin("timm", "legacy_xception", _timm_rules()),),
         deviations=("dropout 0.5 before the classifier as in section 4.3 (timm has none)",),
     )

@@ -28,7 +28,7 @@ an adaptive average pool to 6x6 before fc6 (the identity at 224x224).
 from __future__ import annotations
 
 from convzoo.models.alexnet import AlexNet, AlexNetConfig, ConvLayer
-from convzoo.registry import ModelCard, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["ZFNET", "ZFNet"]
 
@@ -47,6 +47,28 @@ ZFNET = AlexNetConfig(
     init_std=0.01,  # Section 3.1: weights 1e-2, biases 0
 )
 
+PAPER = Paper(
+    title="Visualizing and Understanding Convolutional Networks",
+    authors="Zeiler, Fergus",
+    year=2013,
+    arxiv="1311.2901",
+)
+# Section 3.1 (training details).
+RECIPE = Recipe(
+    source="Section 3.1",
+    optimizer="sgd",
+    lr=0.01,
+    batch_size=128,
+    momentum=0.9,
+    schedule=Schedule("plateau", factor=0.1, note="annealed by hand"),
+    epochs=70,
+    dropout=0.5,  # fc6 and fc7
+    augmentation="10 sub-crops of 224x224 (corners and centre, with and without flips) "
+    "of the central 256x256 region",
+    init="weights 1e-2, biases 0; conv filters whose RMS exceeds 1e-1 are renormalized to it",
+    not_stated=("weight_decay",),
+)
+
 
 class ZFNet(AlexNet):
     """ZFNet: AlexNet's layout (conv1..conv5, fc6-fc7-fc) with Fig. 3's layers."""
@@ -56,10 +78,7 @@ class ZFNet(AlexNet):
     ModelCard(
         name="zfnet",
         family="zfnet",
-        title="Visualizing and Understanding Convolutional Networks",
-        authors="Zeiler, Fergus",
-        year=2013,
-        arxiv="1311.2901",
+        paper=PAPER,
         table="Fig. 3",
         key_ideas=(
             "A deconvnet maps a unit's activation back to pixels, showing what each layer "
@@ -69,7 +88,14 @@ class ZFNet(AlexNet):
             "Occluding parts of the image shows the network uses the object, not its context.",
         ),
         input_size=(3, 224, 224),
-        paper_top1=61.6,  # Table 2, "1 convnet as per Fig. 3": 38.4% top-1 val error
+        recipe=RECIPE,
+        accuracy=Accuracy(
+            top1=61.6,  # 38.4% top-1 error
+            top5=83.5,  # 16.5% top-5 error
+            source='Table 2, "1 convnet as per Fig. 3"',
+            protocol="as in Krizhevsky et al. (the paper does not restate it)",
+            dataset="ILSVRC-2012 val",
+        ),
         deviations=(
             "conv1 padded by 1 and max-pooling rounding up, so the maps are Fig. 3's "
             "110/55/26/13/6 (the paper does not state padding or rounding)",
