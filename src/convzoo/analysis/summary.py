@@ -234,8 +234,10 @@ def trace(
     batch: int = 1,
     restore_mode: bool = True,
     only: Sequence[str] | None = None,
+    training: bool = False,
 ) -> _Trace:
-    """One eval-mode forward pass on meta under the tracer, with module hooks."""
+    """One forward pass on meta under the tracer, with module hooks: in eval mode,
+    or in training mode with ``training=True`` (which runs auxiliary heads)."""
     names = {module: name for name, module in model.named_modules()}
     tracer = Tracer()
     shapes: dict[str, tuple[int, ...] | None] = {}
@@ -265,8 +267,7 @@ def trace(
     handles = [m.register_forward_pre_hook(enter) for m in hooked]
     handles += [m.register_forward_hook(leave) for m in hooked]
     was_training = model.training
-    if was_training:
-        model.eval()
+    model.train(training)
     # the pass keeps every activation alive: the cyclic garbage collector would
     # rescan them over and over while finding nothing to free
     gc_was_enabled = gc.isenabled()
@@ -281,8 +282,8 @@ def trace(
             gc.enable()
         for h in handles:
             h.remove()
-        if was_training and restore_mode:
-            model.train()
+        if restore_mode:
+            model.train(was_training)
     return _Trace(tracer, order, shapes, out_bytes, infos, output)
 
 
