@@ -82,22 +82,59 @@ def test_block_graph_collapses_repeats_and_keeps_the_flow():
 
 
 def test_diagram_svg_parses_and_png_decodes(tmp_path):
+    # the default engine needs no system program (no Graphviz `dot` installed)
     svg = render_diagram("vgg11", tmp_path / "vgg11.svg")
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
-    assert "512x7x7" in svg.read_text()  # shapes on the edges
+    assert "512x7x7" in svg.read_text()  # output shapes in the boxes
     png = render_diagram("vgg11", tmp_path / "vgg11.png")
     with Image.open(png) as image:
         image.verify()
-    dot = render_diagram("vgg11", tmp_path / "vgg11.dot")
-    assert dot.read_text().startswith("digraph")
+    with pytest.raises(ValueError, match=r"\.svg.*got 'x\.jpg'"):
+        render_diagram("vgg11", tmp_path / "x.jpg")
 
 
-def test_diagram_without_dot_says_how_to_install(tmp_path, monkeypatch):
+def _svg_nodes(path):
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.parse(path).getroot()
+    return root.findall(".//s:g[@class='node']", ns), root.findall(".//s:path[@class='edge']", ns)
+
+
+def _overlap(a, b):
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+
+
+def test_diagram_googlenet_svg_has_every_box_and_the_aux_heads(tmp_path):
+    from convzoo.analysis.layout import layout_graph
+
+    graph = block_graph("googlenet")
+    svg = render_diagram("googlenet", tmp_path / "g.svg")
+    nodes, edges = _svg_nodes(svg)
+    assert len(nodes) == len(graph.boxes) and len(edges) == len(graph.edges)
+    concats = [b for b in graph.boxes.values() if b.label == "concat"]
+    assert len(concats) == 9  # 3a-3b, 4a-4e, 5a-5b: nine Inception modules
+    aux = [b for b in graph.boxes.values() if b.kind == "aux"]
+    assert {b.key.split(".")[1] for b in aux} == {"4a", "4d"}  # the paper's Figure 3
+    assert "training only" in svg.read_text()
+    lay = layout_graph(graph)
+    rects = list(lay.boxes.values())
+    assert not any(_overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    for name, rect in lay.clusters.items():  # every box inside its cluster's frame
+        for key, box in lay.boxes.items():
+            if graph.boxes[key].cluster == name:
+                assert rect.x <= box.x and box.x + box.w <= rect.x + rect.w
+
+
+def test_diagram_json_and_dot_engine(tmp_path, capsys, monkeypatch):
     import convzoo.analysis.diagram as diagram
 
+    assert main(["diagram", "resnet18", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ids = {n["id"] for n in data["nodes"]}
+    assert {"input", "output"} <= ids and all(e["from"] in ids for e in data["edges"])
     monkeypatch.setattr(diagram.shutil, "which", lambda _name: None)
-    assert main(["diagram", "vgg11", "-o", str(tmp_path / "x.svg")]) == 2
+    assert main(["diagram", "vgg11", "-o", str(tmp_path / "x.svg"), "--engine", "dot"]) == 2
+    assert "Graphviz" in capsys.readouterr().err
 
 
 def test_cli_rf_and_cost(capsys):

@@ -75,3 +75,34 @@ def test_summary_of_a_plain_module_with_an_explicit_size():
 
     plain = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(8 * 8 * 8, 4))
     assert summary(plain, (3, 10, 10)).total_macs == 8 * 8 * 8 * 27 + 8 * 8 * 8 * 4
+
+
+def test_rows_follow_the_dataflow_without_identity_rows():
+    names = [r.name for r in summary("resnet50").rows]
+    block = "stages.conv2_x.0."
+    # torchinfo's order: the main path, then the projection shortcut, then the final act
+    assert names.index(block + "conv1.conv") < names.index(block + "shortcut.conv")
+    assert names.index(block + "conv3.norm") < names.index(block + "shortcut.conv")
+    assert names.index(block + "shortcut.norm") < names.index(block + "act")
+    assert all(r.type != "Identity" for r in summary("preact_resnet18").rows)
+    # --depth keeps collapsing runs of identical blocks
+    collapsed = [r.display_name for r in summary("resnet50", depth=3).rows]
+    assert "stages.conv3_x.1-3 x3" in collapsed
+
+
+def test_auxiliary_heads_have_training_only_rows_that_complete_the_total():
+    result = summary("googlenet")
+    assert sum(r.params for r in result.rows) == result.total_params == 13_378_280
+    aux = [r for r in result.rows if r.training_only]
+    assert aux and all(r.name.startswith("aux_heads.") for r in aux)
+    assert sum(r.params for r in aux) == 6_379_728  # the two heads of the paper's Figure 3
+    names = [r.name for r in result.rows]
+    # each head right after the Inception module it hangs from (4a, 4d)
+    assert names.index("aux_heads.4a.conv.conv") < names.index(
+        "stages.inception4.4b.branch1x1.conv"
+    )
+    assert result.total_macs == summary("googlenet", rows=False).total_macs  # eval-mode count
+    top = summary("googlenet", depth=1).rows
+    assert [(r.name, r.training_only) for r in top] == [
+        ("stem", False), ("stages", False), ("aux_heads", True), ("head", False)
+    ]  # fmt: skip

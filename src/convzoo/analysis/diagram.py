@@ -20,11 +20,17 @@ the ops it read from. The ops are then grouped by module:
   same rank, which draws the encoder going down and the decoder coming back
   up: the U.
 
-Rendering uses Graphviz: the Python package ``graphviz`` and the ``dot`` program.
+- auxiliary classifiers (GoogLeNet, Inception-v3) are traced in training mode,
+  the only mode that runs them, and drawn dashed, labelled "training only".
+
+Drawing needs nothing beyond Python: `convzoo.analysis.layout` lays the graph out
+and writes SVG itself, PNG/PDF through matplotlib. ``engine="dot"`` uses Graphviz
+instead (the Python package ``graphviz`` and the ``dot`` program).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -36,13 +42,17 @@ from torch import nn
 from convzoo.analysis.counting import Node
 from convzoo.analysis.summary import _meta_model, resolve_input_size, trace
 
-__all__ = ["BlockGraph", "block_graph", "render_diagram"]
+__all__ = ["ENGINES", "FORMATS", "BlockGraph", "block_graph", "render_diagram"]
 
 INSTALL_HINT = (
-    "drawing needs the Graphviz `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "
+    "engine 'dot' needs the Graphviz `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "
     "`brew install graphviz` (macOS) or `conda install graphviz`; "
-    "or write the graph source with -o FILE.dot"
+    "the default engine needs nothing: drop --engine dot"
 )
+ENGINES = ("builtin", "dot")
+FORMATS = ("svg", "png", "pdf", "dot", "gv", "json")
+AUX_PREFIX = "aux_heads"
+TRAINING_ONLY = "training only"
 _MERGE_OPS = {"add": "+", "add_": "+", "cat": "concat", "mul": "x", "mul_": "x", "stack": "stack"}
 
 
@@ -51,7 +61,7 @@ class Box:
     key: str  # qualified name (or name + "/op" for a container's own op)
     label: str
     cluster: str  # qualified name of the enclosing container ("" = top level)
-    kind: str = "unit"  # unit | op | io
+    kind: str = "unit"  # unit | op | io | aux (a box only training mode runs)
 
 
 @dataclass
@@ -61,6 +71,19 @@ class BlockGraph:
     edges: dict[tuple[str, str], str] = field(default_factory=dict)  # -> shape label
     clusters: dict[str, str] = field(default_factory=dict)  # name -> label
     same_rank: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Nodes, edges (with the tensor shape) and clusters, for programs."""
+        return {
+            "model": self.model,
+            "nodes": [
+                {"id": b.key, "label": b.label, "kind": b.kind, "cluster": b.cluster}
+                for b in self.boxes.values()
+            ],
+            "edges": [{"from": a, "to": b, "shape": s} for (a, b), s in self.edges.items()],
+            "clusters": [{"id": k, "label": v} for k, v in self.clusters.items()],
+            "same_rank": [list(pair) for pair in self.same_rank],
+        }
 
     def to_dot(self) -> Any:
         import graphviz
@@ -89,6 +112,8 @@ class BlockGraph:
                              "width": "0.3", "height": "0.3", "margin": "0.02"}  # fmt: skip
                 elif box.kind == "io":
                     attrs = {"shape": "parallelogram", "fillcolor": "#e3f1e3", "color": "#3a7a3a"}
+                elif box.kind == "aux":
+                    attrs = {"style": "rounded,dashed,filled", "fillcolor": "#f6f6f6"}
                 graph.node(_id(box.key), box.label, **attrs)
             for child in children.get(cluster, []):
                 with graph.subgraph(name=f"cluster_{_id(child)}") as sub:
@@ -205,7 +230,8 @@ def _collapse_map(
 
     Consecutive siblings (``conv3_x.1``, ``conv3_x.2``; ``denselayer1``, ...) form a
     run when they have the same structure, the same kernels and output channels
-    (inputs may grow, as in DenseNet), the same output shape, and each one reads
+    (inputs may grow, as in DenseNet, and so may the channels of a concatenated
+    output), the same output spatial size, and each one reads
     the previous one's output (parallel branches are never merged). Every member
     of a run maps to the first, which maps to itself.
     """
@@ -234,7 +260,9 @@ def _collapse_map(
                 and _instance(n)[0] == _instance(run[0][0])[0]
                 and _structure(c) == _structure(run[0][1])
                 and _kernels(c) == _kernels(run[0][1])
-                and shapes.get(_join(parent_name, n)) == shapes.get(_join(parent_name, run[0][0]))
+                and _same_map(
+                    shapes.get(_join(parent_name, n)), shapes.get(_join(parent_name, run[0][0]))
+                )
                 and chained(_join(parent_name, run[-1][0]), _join(parent_name, n))
             )
             if same:
@@ -248,6 +276,14 @@ def _collapse_map(
                 labels[full[0]] = f"{_short(full[0])}-{last[1]}  (x{len(run)})"
             run = [item] if n is not None else []
     return rename, labels
+
+
+def _same_map(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> bool:
+    """Same output shape, but for the channels: a dense layer returns its input
+    concatenated with its new maps, so each one's output is wider by the growth rate."""
+    if a is None or b is None or len(a) != len(b):
+        return a == b
+    return a[2:] == b[2:] if len(a) == 4 else a == b
 
 
 def _join(parent: str, child: str) -> str:
@@ -286,7 +322,10 @@ def block_graph(
 ) -> BlockGraph:
     model = _meta_model(model_or_name, **create_kwargs)
     size = resolve_input_size(model, input_size)
-    run = trace(model, size)
+    # training mode is the one that runs auxiliary heads; batch 2 because batch norm
+    # refuses a single value per channel in training mode (a head's 1x1 map)
+    aux = len(getattr(model, AUX_PREFIX, ())) > 0
+    run = trace(model, size, training=aux, batch=2 if aux else 1)
     nodes: list[Node] = run.tracer.nodes
     modules = dict(model.named_modules())
     card = getattr(model, "card", None)
@@ -315,7 +354,10 @@ def block_graph(
                 label = prefix.rsplit(".", 1)[-1]
                 if canon in run_labels:
                     label = run_labels[canon]
-                graph.clusters[canon] = f"{label}  ({type(modules[prefix]).__name__})"
+                kind = type(modules[prefix]).__name__
+                if _inside(prefix, AUX_PREFIX):
+                    kind += f", {TRAINING_ONLY}"
+                graph.clusters[canon] = f"{label}  ({kind})"
 
     box_of: dict[int, str] = {}
     op_count: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -346,7 +388,10 @@ def block_graph(
             op_count[(node.owner, instance)] = count + 1
             canon = f"{_canonical(name, rename)[0]}/{node.op.rstrip('_')}.{count}"
         if canon not in graph.boxes:
-            graph.boxes[canon] = Box(canon, label, canon_cluster, "unit" if is_unit else "op")
+            kind = "unit" if is_unit else "op"
+            if _inside(name, AUX_PREFIX):
+                kind = "aux"
+            graph.boxes[canon] = Box(canon, label, canon_cluster, kind)
         box_of[node.id] = canon
         instance_of[node.id] = instance
         for src in node.inputs:
@@ -357,8 +402,10 @@ def block_graph(
                 continue  # the hand-over from one repeat to the next is implied by "xN"
             shape = nodes[src].shape
             graph.edges[(a, canon)] = "x".join(map(str, shape[1:]))
-    last = box_of[nodes[-1].id] if len(nodes) > 1 else "input"
-    out_shape = run.shapes.get("") or nodes[-1].shape
+    out_info = run.tracer.lookup(run.output)  # the main logits, also in training mode
+    last_node = nodes[out_info.node] if out_info is not None else nodes[-1]
+    last = box_of.get(last_node.id, "input")
+    out_shape = last_node.shape
     graph.boxes["output"] = Box("output", "output\n" + "x".join(map(str, out_shape[1:])), "", "io")
     graph.edges[(last, "output")] = "x".join(map(str, out_shape[1:]))
     _u_shape(graph, nodes, box_of)
@@ -405,27 +452,53 @@ def render_diagram(
     *,
     depth: int | None = None,
     collapse: bool = True,
+    engine: str = "builtin",
     **create_kwargs: Any,
 ) -> Path:
-    """Write the diagram to ``path``; the format follows the suffix (.svg, .png, .pdf, .dot)."""
+    """Write the diagram to ``path``; the format follows the suffix.
+
+    .svg, .png and .pdf are drawn by ``engine``: "builtin" (our own layout, SVG
+    written directly, PNG/PDF through matplotlib; nothing to install) or "dot"
+    (Graphviz). .dot/.gv write the Graphviz source, .json the graph as nodes and edges.
+    """
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
-    if fmt not in ("svg", "png", "pdf", "dot", "gv"):
-        raise ValueError(f"diagram format must be .svg, .png, .pdf or .dot, got {path.name!r}")
+    if fmt not in FORMATS:
+        raise ValueError(
+            f"diagram format must be one of {', '.join('.' + f for f in FORMATS)}, "
+            f"got {path.name!r}"
+        )
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    graph = block_graph(model_or_name, input_size, depth=depth, collapse=collapse, **create_kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        path.write_text(json.dumps(graph.as_dict(), indent=2) + "\n")
+    elif fmt in ("dot", "gv") or engine == "dot":
+        _render_dot(graph, path, fmt)
+    elif fmt == "svg":
+        from convzoo.analysis.layout import to_svg
+
+        path.write_text(to_svg(graph))
+    else:
+        from convzoo.analysis.layout import to_image
+
+        to_image(graph, path)
+    return path
+
+
+def _render_dot(graph: BlockGraph, path: Path, fmt: str) -> None:
     try:
         import graphviz  # noqa: F401
     except ImportError as exc:
         raise FileNotFoundError(
-            "drawing needs the Python package `graphviz`: pip install graphviz"
+            "engine 'dot' needs the Python package `graphviz`: pip install graphviz "
+            "(the default engine needs nothing)"
         ) from exc
-    graph = block_graph(model_or_name, input_size, depth=depth, collapse=collapse, **create_kwargs)
     dot = graph.to_dot()
-    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("dot", "gv"):
         path.write_text(dot.source)
-        return path
+        return
     if shutil.which("dot") is None:
         raise FileNotFoundError(INSTALL_HINT)
-    data = dot.pipe(format=fmt)
-    path.write_bytes(data)
-    return path
+    path.write_bytes(dot.pipe(format=fmt))

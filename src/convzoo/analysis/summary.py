@@ -90,6 +90,7 @@ class LayerRow:
     activation_bytes: int = 0  # bytes of this module's output
     rf: ReceptiveField | None = None
     repeat: int = 1  # > 1 for a collapsed run of identical blocks (totals, not per block)
+    training_only: bool = False  # an auxiliary head: runs in training mode only
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,8 +246,10 @@ def trace(
     batch: int = 1,
     restore_mode: bool = True,
     only: Sequence[str] | None = None,
+    training: bool = False,
 ) -> _Trace:
-    """One eval-mode forward pass on meta under the tracer, with module hooks."""
+    """One forward pass on meta under the tracer, with module hooks: in eval mode,
+    or in training mode with ``training=True`` (which runs auxiliary heads)."""
     names = {module: name for name, module in model.named_modules()}
     tracer = Tracer()
     shapes: dict[str, tuple[int, ...] | None] = {}
@@ -276,8 +279,7 @@ def trace(
     handles = [m.register_forward_pre_hook(enter) for m in hooked]
     handles += [m.register_forward_hook(leave) for m in hooked]
     was_training = model.training
-    if was_training:
-        model.eval()
+    model.train(training)
     # the pass keeps every activation alive: the cyclic garbage collector would
     # rescan them over and over while finding nothing to free
     gc_was_enabled = gc.isenabled()
@@ -292,8 +294,8 @@ def trace(
             gc.enable()
         for h in handles:
             h.remove()
-        if was_training and restore_mode:
-            model.train()
+        if restore_mode:
+            model.train(was_training)
     return _Trace(tracer, order, shapes, out_bytes, infos, output)
 
 
@@ -358,6 +360,78 @@ def _collapse(rows: list[LayerRow], modules: dict[str, nn.Module]) -> list[Layer
     return merged
 
 
+def _rows(
+    model: nn.Module, size: tuple[int, ...], run: _Trace, depth: int | None
+) -> list[LayerRow]:
+    """The table in execution order (as the data flows), Identity modules left out.
+
+    Auxiliary heads run in training mode only: a second pass in training mode
+    gives their rows, marked ``training_only``, after the layer they hang from.
+    """
+    modules = dict(model.named_modules())
+    runs = [(run, 1, False)]  # (trace, its batch size, runs in training mode only)
+    order = run.order
+    if len(getattr(model, "aux_heads", ())):
+        # batch 2: batch norm refuses one value per channel in training mode (1x1 maps)
+        train_run = trace(model, size, batch=2, training=True)
+        runs.append((train_run, 2, True))
+        order = _with_parents(train_run.order, modules)
+    table = []
+    for name in order:
+        module = modules[name]
+        if not name or isinstance(module, nn.Identity):
+            continue
+        level = name.count(".") + 1
+        is_leaf = next(module.children(), None) is None
+        source, batch, training_only = next(
+            (r for r in runs if name in r[0].shapes), (runs[-1][0], runs[-1][1], True)
+        )
+        tracer = source.tracer
+        if depth is None:
+            params = sum(p.numel() for p in module.parameters(recurse=False))
+            macs = tracer.macs.get(name, 0)
+            if not (is_leaf or params or macs) or name not in source.shapes:
+                continue
+            flops = _flops_of(tracer, name, recurse=False)
+        elif level == depth or (level < depth and is_leaf):
+            params = sum(p.numel() for p in module.parameters())
+            macs = _prefix_sum(tracer.macs, name)
+            flops = _flops_of(tracer, name, recurse=True)
+        else:
+            continue
+        shape = source.shapes.get(name)
+        table.append(
+            LayerRow(
+                name,
+                type(module).__name__,
+                (1, *shape[1:]) if shape else None,
+                params,
+                macs // batch,
+                flops // batch,
+                source.out_bytes.get(name, 0) // batch,
+                source.rf(name),
+                training_only=training_only,
+            )
+        )
+    return table
+
+
+def _with_parents(order: list[str], modules: dict[str, nn.Module]) -> list[str]:
+    """``order`` with every module that is never called itself (a ModuleDict of heads)
+    put just before its first called descendant."""
+    seen = set(order)
+    out: list[str] = []
+    for name in order:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if parent not in seen and parent in modules:
+                seen.add(parent)
+                out.append(parent)
+        out.append(name)
+    return out
+
+
 def summary(
     model_or_name: nn.Module | str,
     input_size: tuple[int, ...] | int | None = None,
@@ -387,47 +461,11 @@ def summary(
     tracer = run.tracer
 
     table: list[LayerRow] = []  # stays empty for rows=False (totals only)
-    if rows and depth is None:
-        for name, module in modules.items():
-            own_params = sum(p.numel() for p in module.parameters(recurse=False))
-            is_leaf = next(module.children(), None) is None
-            macs = tracer.macs.get(name, 0)
-            if name and (is_leaf or own_params or macs) and name in run.shapes:
-                table.append(
-                    LayerRow(
-                        name,
-                        type(module).__name__,
-                        run.shapes[name],
-                        own_params,
-                        macs,
-                        _flops_of(tracer, name, recurse=False),
-                        run.out_bytes.get(name, 0),
-                        run.rf(name),
-                    )
-                )
-    elif rows:
-        if depth < 1:
+    if rows:
+        if depth is not None and depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
-        for name in run.order:
-            if not name:
-                continue
-            level = name.count(".") + 1
-            module = modules[name]
-            is_leaf = next(module.children(), None) is None
-            if level == depth or (level < depth and is_leaf):
-                table.append(
-                    LayerRow(
-                        name,
-                        type(module).__name__,
-                        run.shapes[name],
-                        sum(p.numel() for p in module.parameters()),
-                        _prefix_sum(tracer.macs, name),
-                        _flops_of(tracer, name, recurse=True),
-                        run.out_bytes.get(name, 0),
-                        run.rf(name),
-                    )
-                )
-        if collapse is None or collapse:
+        table = _rows(model, size, run, depth)
+        if depth is not None and (collapse is None or collapse):
             table = _collapse(table, modules)
 
     flops_total: Counter[str] = Counter()
