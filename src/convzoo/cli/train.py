@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from convzoo.data.datasets import SKIP_BAD_SUFFIX
 from convzoo.train.engine import (
     NonFiniteLossError,
     TrainConfig,
@@ -34,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "folder:PATH, synthetic",
     )
     a("--data-dir", help="look for dataset files here first (also: $CONVZOO_DATA)")
+    a(
+        "--skip-bad-images",
+        action="store_true",
+        help="folder: datasets: leave unreadable image files out (counted in the run's notes)",
+    )
     a("--no-download", action="store_true", help="never download; fail if files are missing")
     a("--epochs", type=int, default=d.epochs)
     a("--batch-size", type=int, help="global batch, all processes (default 128; digits 32)")
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("name a model to train (or pass --resume RUN_DIR)")
             cfg = TrainConfig(
                 model=args.model,
-                dataset=args.dataset,
+                dataset=_dataset_name(args),
                 epochs=args.epochs,
                 batch_size=args.batch_size,
                 optimizer=args.optimizer,
@@ -161,3 +167,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown()
     return 0 if result.status == "finished" else 130
+
+
+def _dataset_name(args: argparse.Namespace) -> str:
+    """--skip-bad-images is part of the dataset's name, so resume and eval apply it too."""
+    if not args.skip_bad_images:
+        return args.dataset
+    if not args.dataset.startswith("folder:"):
+        raise ValueError(f"--skip-bad-images applies to folder:PATH datasets, not {args.dataset}")
+    return args.dataset.removesuffix(SKIP_BAD_SUFFIX) + SKIP_BAD_SUFFIX
