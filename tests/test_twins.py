@@ -71,5 +71,5 @@ def test_weights_file_in_either_layout(tmp_path):
     again = convzoo.create_model("vgg11", weights=tmp_path / "ours.pth")
     assert torch.equal(again.head.fc.weight, reference.classifier[6].weight)
     (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="cannot read weights"):
+    with pytest.raises(ValueError, match="is not a PyTorch file"):
         convzoo.create_model("vgg11", weights=tmp_path / "bad.pth")

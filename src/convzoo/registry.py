@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+import numbers
 import re
 import typing
 from collections.abc import Callable, Sequence
@@ -601,6 +602,9 @@ def create_model(
         overrides["num_classes"] = num_classes
     if in_channels is not None:
         overrides["in_channels"] = in_channels
+    for key in ("num_classes", "in_channels"):
+        if key in overrides:
+            _check_count(key, overrides[key])
     accepted = accepted_overrides(name)
     unknown = sorted(set(overrides) - set(accepted))
     if unknown:
@@ -618,6 +622,14 @@ def create_model(
 
         return FeatureExtractor(model, out_indices)
     return model
+
+
+def _check_count(key: str, value: Any) -> None:
+    """num_classes / in_channels: a positive int (not a bool, str or float such as 10.5)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{key} must be a positive integer, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{key} must be >= 1, got {value}")
 
 
 def cards(names: Sequence[str] | None = None) -> list[ModelCard]:

@@ -77,7 +77,7 @@ def test_bad_preprocess_configs_are_clear_errors():
         Preprocess(in_channels=4, input_size=(8, 8), mean=(0,) * 4, std=(1,) * 4)
     with pytest.raises(ValueError, match="mean needs one value per channel"):
         Preprocess(in_channels=3, input_size=(8, 8), mean=(0.5,), std=(1,) * 3)
-    with pytest.raises(ValueError, match="no usable 'preprocess' entry"):
+    with pytest.raises(ValueError, match="no 'preprocess' entry"):
         Preprocess.from_config({"model": "x"})
 
 
@@ -137,4 +137,4 @@ def test_predict_command_table(tiny_registered, tmp_path, images, capsys):
 def test_predict_command_bad_checkpoint(tmp_path, images, capsys):
     (tmp_path / "broken.pt").write_bytes(b"garbage")
     assert main(["predict", str(tmp_path / "broken.pt"), str(images["gray"])]) == 2
-    assert "not a readable convzoo checkpoint" in capsys.readouterr().err
+    assert "is not a PyTorch file" in capsys.readouterr().err

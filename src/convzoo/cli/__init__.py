@@ -1,8 +1,9 @@
 """`convzoo VERB ...`: one thin module per verb; each only parses and prints.
 
 A verb module defines ``NAME``, ``HELP``, ``EXAMPLE``, ``add_arguments(parser)``
-and ``run(args) -> int``. Library errors (``ValueError``, ``FileNotFoundError``)
-are printed as one readable line with exit code 2.
+and ``run(args) -> int``. convzoo's own errors (`convzoo.errors.ConvzooError`) and
+library errors (``ValueError``, ``TypeError``, ``FileNotFoundError``) are printed as
+one readable line with exit code 2.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from convzoo.cli import (
     train,
 )
 from convzoo.cli import eval as eval_cmd
+from convzoo.errors import ConvzooError
 
 COMMANDS: tuple[ModuleType, ...] = (
     list_models,
@@ -63,6 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError, TypeError) as exc:
+    except (ConvzooError, ValueError, FileNotFoundError, TypeError) as exc:
         print(f"convzoo {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json
@@ -13,6 +15,8 @@ NAME = "eval"
 HELP = "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix."
 EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fashion-mnist"
 
+warnings = Console(stderr=True)  # doubts about the numbers, kept apart from the results
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a run directory (its best.pt) or a .pt file")
@@ -21,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", help="folder for eval-*.json and confusion-*.png")
+    parser.add_argument(
+        "--allow-other-classes",
+        action="store_true",
+        help="evaluate even if the dataset's class names differ from the checkpoint's",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -32,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
         download=not args.no_download,
         batch_size=args.batch_size,
         out_dir=args.out,
+        allow_other_classes=args.allow_other_classes,
     )
+    for note in result["warnings"]:
+        warnings.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False)
     if args.json:
         print_json(result)
         return 0

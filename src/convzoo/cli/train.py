@@ -14,6 +14,7 @@ import typing
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
+from convzoo.data.datasets import SKIP_BAD_SUFFIX
 from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args
 
 NAME = "train"
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="extra keyword for the model builder, e.g. --model-arg dropout=0.2",
+    )
+    parser.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="folder: datasets: leave unreadable image files out (counted in the run's notes)",
     )
 
 
@@ -92,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from convzoo.train.engine import NonFiniteLossError, resume, train
 
     settings = given_settings(args)
+    if args.skip_bad_images:
+        settings["dataset"] = with_skip_bad(settings.get("dataset", TrainConfig.dataset))
     try:
         if args.resume:
             fixed = sorted(set(settings) - set(RESUMABLE))
@@ -113,3 +121,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown()
     return 0 if result.status == "finished" else 130
+
+
+def with_skip_bad(dataset: str) -> str:
+    """--skip-bad-images is part of the dataset's name, so resume and eval apply it too."""
+    if not dataset.startswith("folder:"):
+        raise ValueError(f"--skip-bad-images applies to folder:PATH datasets, not {dataset}")
+    return dataset.removesuffix(SKIP_BAD_SUFFIX) + SKIP_BAD_SUFFIX

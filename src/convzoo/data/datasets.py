@@ -22,7 +22,8 @@ padding are used everywhere; the padding is scaled when images are resized.
 values 0..16, rescaled here to 0..255); it has no official test split, so a
 fixed 20% (seed 0, independent of the training seed) is held out as the test
 set. ``folder:PATH`` uses ``PATH/train`` and ``PATH/test`` (or ``PATH/val``)
-when present, otherwise the same fixed 20% hold-out.
+when present, otherwise the same fixed 20% hold-out; every file's header is
+checked up front, and ``folder:PATH:skip-bad`` leaves unreadable files out.
 
 Normalisation statistics (per-channel mean and std) are computed from the
 training file itself for the in-memory sets; ``folder:`` uses ImageNet's.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import pickle
 import struct
 import zlib
@@ -44,14 +46,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from convzoo.data.files import CorruptFileError, Resource, find_files, md5sum
+from convzoo.errors import BadImagesError
 
 __all__ = [
     "DATASETS",
+    "SKIP_BAD_SUFFIX",
     "FolderSplit",
     "ImageSet",
     "TensorSplit",
     "load_dataset",
     "read_idx",
+    "scan_images",
     "split_validation",
 ]
 
@@ -116,8 +121,19 @@ class FolderSplit:
             batch_sampler=[b.tolist() for b in index_batches],
             num_workers=num_workers,
             persistent_workers=False,
+            collate_fn=_collate_or_report,
         )
-        yield from loader
+        for batch in loader:
+            if isinstance(batch, BadImages):  # raised here, not in the worker: one clean line
+                raise BadImagesError(bad_images_message(batch.files, len(self.samples)))
+            yield batch
+
+
+@dataclass(frozen=True)
+class BadImages:
+    """What a decoding worker sends back instead of a batch when files fail: (path, reason)."""
+
+    files: tuple[tuple[str, str], ...]
 
 
 class _DecodedImages(torch.utils.data.Dataset):
@@ -129,7 +145,7 @@ class _DecodedImages(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+    def __getitem__(self, i: int) -> tuple[Tensor, int] | BadImages:
         import numpy as np
         from PIL import Image
 
@@ -137,11 +153,65 @@ class _DecodedImages(torch.utils.data.Dataset):
         try:
             with Image.open(path) as handle:
                 array = np.asarray(handle.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            # one-argument exception so DataLoader can re-raise it from a worker
-            raise ValueError(f"cannot read image file {path}: {exc}") from None
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, struct.error ...
+            return BadImages(((path, _reason(path, exc)),))
         image = torch.from_numpy(array.copy()).permute(2, 0, 1)  # HWC -> CHW
         return resize_uint8(image[None], self.size)[0], label
+
+
+def _collate_or_report(items: list) -> tuple[Tensor, Tensor] | BadImages:
+    bad = [f for item in items if isinstance(item, BadImages) for f in item.files]
+    if bad:
+        return BadImages(tuple(bad))
+    return torch.utils.data.default_collate(items)
+
+
+def _reason(path: str, exc: BaseException) -> str:
+    """Why an image file failed, in a few words (PIL's messages repeat the path)."""
+    from PIL import UnidentifiedImageError
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return "empty file"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image format PIL recognises"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def check_image_header(path: str) -> str | None:
+    """Why PIL cannot read `path` (identify + verify, no full decode), or None if it can."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.verify()  # structure and checksums (PNG CRCs) without decoding the pixels
+    except Exception as exc:  # PIL raises many types for damaged files
+        return _reason(path, exc)
+    return None
+
+
+def scan_images(paths: Sequence[str], *, threads: int | None = None) -> list[tuple[str, str]]:
+    """(path, reason) for every file in `paths` that is not a readable image, in order.
+
+    Header checks run in threads: they are file reads and small parses that
+    release the GIL, so a folder of thousands of files takes seconds.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads or min(16, 4 * (os.cpu_count() or 1))) as pool:
+        reasons = list(pool.map(check_image_header, paths, chunksize=64))
+    return [(path, reason) for path, reason in zip(paths, reasons, strict=True) if reason]
+
+
+def bad_images_message(bad: Sequence[tuple[str, str]], total: int, limit: int = 50) -> str:
+    """One line naming every unreadable file (up to `limit`) and the way out."""
+    shown = "; ".join(f"{path} ({reason})" for path, reason in bad[:limit])
+    more = f"; and {len(bad) - limit} more" if len(bad) > limit else ""
+    return (
+        f"{len(bad)} of {total} image files cannot be read: {shown}{more}. "
+        f"Fix or remove them, or skip them with `train --skip-bad-images` "
+        f"(dataset name folder:PATH{SKIP_BAD_SUFFIX})"
+    )
 
 
 def resize_uint8(images: Tensor, size: tuple[int, int]) -> Tensor:
@@ -456,22 +526,46 @@ def load_digits() -> ImageSet:
     )  # fmt: skip
 
 
+SKIP_BAD_SUFFIX = ":skip-bad"  # folder:PATH:skip-bad leaves unreadable files out
+
+
 def load_folder(path: str) -> ImageSet:
+    """An ImageFolder tree; every file's header is checked before training starts.
+
+    Unreadable files stop the load with one line listing all of them, unless
+    the name ends in ``:skip-bad``: then they are left out, counted and named
+    in the dataset's notes (which a training run records).
+    """
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
-    root = Path(path).expanduser()
+    skip_bad = path.endswith(SKIP_BAD_SUFFIX)
+    root = Path(path.removesuffix(SKIP_BAD_SUFFIX)).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {root} does not exist")
     test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
         classes, index = find_classes(str(root / "train"))
-        train = FolderSplit(make_dataset(str(root / "train"), index, IMG_EXTENSIONS))
-        test = FolderSplit(make_dataset(str(test_dir), index, IMG_EXTENSIONS))
+        train_samples = make_dataset(str(root / "train"), index, IMG_EXTENSIONS)
+        test_samples = make_dataset(str(test_dir), index, IMG_EXTENSIONS)
         notes = [f"test set: {test_dir}"]
     else:
         classes, index = find_classes(str(root))
-        train, test = _holdout(FolderSplit(make_dataset(str(root), index, IMG_EXTENSIONS)))
+        train_samples, test_samples = make_dataset(str(root), index, IMG_EXTENSIONS), None
         notes = ["no train/ and test/ subfolders: a fixed 20% (seed 0) is the test set"]
+    everything = train_samples + (test_samples or [])
+    bad = scan_images([p for p, _ in everything])
+    if bad and not skip_bad:
+        raise BadImagesError(bad_images_message(bad, len(everything)))
+    if bad:
+        unreadable = {p for p, _ in bad}
+        train_samples = [s for s in train_samples if s[0] not in unreadable]
+        test_samples = test_samples and [s for s in test_samples if s[0] not in unreadable]
+        names = ", ".join(str(Path(p).relative_to(root)) for p, _ in bad)
+        notes.append(f"skipped {len(bad)} unreadable image files of {len(everything)}: {names}")
+    if test_samples is None:
+        train, test = _holdout(FolderSplit(train_samples))
+    else:
+        train, test = FolderSplit(train_samples), FolderSplit(test_samples)
     return ImageSet(
         f"folder:{root}", classes, train, test, 3, None, IMAGENET_MEAN, IMAGENET_STD,
         flip=True, crop_padding=-1, source=str(root), notes=notes,

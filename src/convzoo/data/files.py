@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from convzoo.errors import ConvzooError
+
 __all__ = [
     "SYSTEM_DIRS",
     "CorruptFileError",
@@ -41,7 +43,7 @@ __all__ = [
 SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets"),)
 
 
-class CorruptFileError(ValueError):
+class CorruptFileError(ConvzooError, ValueError):
     """A dataset file exists but is damaged (truncated, wrong checksum, bad header)."""
 
     def __init__(self, path: str | Path, problem: str) -> None:

@@ -68,6 +68,11 @@ class Preprocess:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Preprocess:
         """From a checkpoint config (its "preprocess" entry)."""
+        if "preprocess" not in config:
+            raise ValueError(
+                "its config has no 'preprocess' entry (in_channels, input_size, mean, std), "
+                "so images cannot be prepared as in training"
+            )
         try:
             spec = config["preprocess"]
             return cls(
@@ -197,10 +202,16 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: Any) -> Predictor:
         """From a checkpoint file or run directory (see `convzoo.train.checkpoint`)."""
-        from convzoo.train.checkpoint import model_from_checkpoint
+        from convzoo.errors import CheckpointError
+        from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 
+        path = resolve_checkpoint(path)
         model, config = model_from_checkpoint(path)
-        return cls(model, Preprocess.from_config(config), config.get("classes"), **kwargs)
+        try:
+            preprocess = Preprocess.from_config(config)
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+        return cls(model, preprocess, config.get("classes"), **kwargs)
 
     def class_name(self, index: int) -> str:
         return self.classes[index] if self.classes is not None else str(index)

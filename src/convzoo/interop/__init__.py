@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from convzoo.registry import Twin
@@ -114,18 +113,28 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        return _read_safetensors(path)
+    from convzoo.train.checkpoint import read_weights_only
 
-        return load_file(str(path))
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt files
-        raise ValueError(f"cannot read weights from {path}: {exc}") from exc
+    data = read_weights_only(path, "weights file")
     if isinstance(data, Mapping) and isinstance(data.get("model"), Mapping):
         data = data["model"]
     if not isinstance(data, Mapping):
         raise ValueError(f"{path} does not hold a state dict (got {type(data).__name__})")
     return dict(data)
+
+
+def _read_safetensors(path: Path) -> dict[str, Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(
+            f"{path} is not a readable .safetensors file ({exc}); expected an 8-byte header "
+            "length, a JSON header and the tensor bytes it describes"
+        ) from None
 
 
 def load_weights_file(model: nn.Module, path: str | Path) -> nn.Module:

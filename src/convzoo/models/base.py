@@ -138,6 +138,21 @@ class ConvNet(nn.Module):
         return f"(N, {self.in_channels}, H, W) with H, W >= {self.min_input_size}"
 
     def check_input(self, x: Tensor) -> None:
+        if not x.is_floating_point():
+            raise TypeError(
+                f"{self.display_name} expects a floating-point image tensor, got {x.dtype} "
+                "(convert with x.float() and normalise as in training)"
+            )
+        weight = next(self.parameters(), None)
+        if (
+            weight is not None
+            and x.dtype != weight.dtype
+            and not torch.is_autocast_enabled(x.device.type)
+        ):
+            raise TypeError(
+                f"{self.display_name} has {weight.dtype} weights but got a {x.dtype} input; "
+                f"convert the input (x.to({weight.dtype})) or the model (model.to({x.dtype}))"
+            )
         ok = x.dim() == 4 and x.shape[1] == self.in_channels
         if ok and self.fixed_input_size:
             ok = tuple(x.shape[-2:]) == tuple(self.default_input_size)

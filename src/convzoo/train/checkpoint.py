@@ -32,7 +32,10 @@ and plain containers, no arbitrary code.
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,22 +43,59 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["FORMAT", "load_checkpoint", "model_from_checkpoint", "save_checkpoint"]
+from convzoo.errors import CheckpointError, OutputError, describe_os_error
+
+__all__ = [
+    "FORMAT",
+    "CheckpointError",
+    "CheckpointSaveError",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "read_weights_only",
+    "save_checkpoint",
+]
 
 FORMAT = "convzoo-checkpoint/1"
 
 
+class CheckpointSaveError(OutputError):
+    """A checkpoint could not be written; says where, why, and that the old file is intact."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        self.path = path
+        kept = (
+            f"the previous {path.name} is intact"
+            if path.is_file()
+            else "no partial file was left behind"
+        )
+        super().__init__(f"could not save checkpoint {path}: {describe_os_error(cause)}; {kept}")
+        self.errno = getattr(cause, "errno", None)
+
+
 def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any]) -> Path:
-    """Atomically write `checkpoint` (must hold "config" and "model") to `path`."""
+    """Atomically write `checkpoint` (must hold "config" and "model") to `path`.
+
+    A write that fails (read-only folder or file system, a file where the folder
+    should be, disk full) raises `CheckpointSaveError` and leaves the previous
+    file at `path`, if any, untouched.
+    """
     path = Path(path)
     missing = {"config", "model"} - set(checkpoint)
     if missing:
         raise ValueError(f"a checkpoint needs {sorted(missing)}; got keys {sorted(checkpoint)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, {"format": FORMAT, **checkpoint})
+    except (OSError, RuntimeError) as exc:  # torch's zip writer reports ENOSPC as RuntimeError
+        raise CheckpointSaveError(path, exc) from exc
+    return path
+
+
+def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, **checkpoint}, handle)
+            torch.save(payload, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -63,7 +103,6 @@ def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any]) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return path
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -92,24 +131,121 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint (file or run directory) with weights-only loading."""
+    """Read a checkpoint (file or run directory) with weights-only loading.
+
+    Raises `CheckpointError` saying what the file is not: empty, not a PyTorch
+    file, damaged, holding Python objects (never unpickled), or not convzoo's format.
+    """
     path = resolve_checkpoint(path)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, wrong magic number, unpickling refused ...
-        raise ValueError(f"{path} is not a readable convzoo checkpoint: {exc}") from exc
+    checkpoint = read_weights_only(path, "convzoo checkpoint")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint)
-        raise ValueError(f"{path} is not a convzoo checkpoint (expected {FORMAT!r}, got {found!r})")
+        raise CheckpointError(
+            f"{path} is not a convzoo checkpoint (expected {FORMAT!r}, got {found!r})"
+        )
+    if not isinstance(checkpoint.get("config"), dict) or "model" not in checkpoint:
+        absent = [k for k in ("config", "model") if k not in checkpoint]
+        raise CheckpointError(
+            f"{path} is incomplete: no {' or '.join(repr(k) for k in absent) or 'usable config'} "
+            "entry (a convzoo checkpoint holds the model's config and its weights)"
+        )
     return checkpoint
 
 
+def read_weights_only(path: Path, what: str) -> Any:
+    """`torch.load` with ``weights_only=True``, its failures explained in our own words.
+
+    torch's own message for a refused pickle suggests retrying with
+    ``weights_only=False``, which would run whatever code the file carries; ours
+    says what the file is not and never gives that advice.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes), not a {what}")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith((b"PK", b"\x80")):  # torch's zip format, or a legacy pickle
+        raise CheckpointError(
+            f"{path} is not a PyTorch file (neither a zip archive nor a pickle; "
+            f"it starts with {head!r}), so not a {what}"
+        )
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{path} is not a weights-only {what}: {_refusal(exc)}") from None
+    except Exception as exc:  # truncated zip, bad record, wrong magic number ...
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"{path} is damaged ({size} bytes; {first.split('. ')[0]}), not a readable {what}"
+        ) from None
+
+
+def _refusal(exc: pickle.UnpicklingError) -> str:
+    """Why weights-only unpickling refused a file, without torch's 'weights_only=False' advice."""
+    text = str(exc)
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        holds = f"it holds a Python object ({found.group(1)})"
+    elif (operand := re.search(r"Unsupported operand (\d+)", text)) is not None:
+        holds = (
+            f"its pickle uses an instruction (opcode {operand.group(1)}) that only arbitrary "
+            "objects need, or the file is damaged"
+        )
+    else:
+        holds = "it holds Python objects beyond tensors and plain containers"
+    return (
+        f"{holds}. convzoo never unpickles arbitrary objects, since that can run code "
+        "from the file; only tensors, numbers, strings, lists and dicts are read"
+    )
+
+
 def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model stored in a checkpoint; returns (model in eval mode, config)."""
+    """Rebuild the model stored in a checkpoint; returns (model in eval mode, config).
+
+    The config must name a registered model whose weights match the stored ones;
+    otherwise `CheckpointError` names the file and what does not fit.
+    """
     from convzoo.registry import create_model
 
+    path = resolve_checkpoint(path)
     checkpoint = load_checkpoint(path)
     config = checkpoint["config"]
-    model = create_model(config["model"], **config.get("model_kwargs", {}))
-    model.load_state_dict(checkpoint["model"])
+    if not isinstance(config.get("model"), str):
+        raise CheckpointError(f"{path}: its config does not name the model ('model' is missing)")
+    kwargs = config.get("model_kwargs", {})
+    try:
+        model = create_model(config["model"], **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: its config cannot build a model: {exc}") from None
+    stored = checkpoint["model"]
+    problem = _mismatch(model.state_dict(), stored) if isinstance(stored, Mapping) else "not a dict"
+    if problem:
+        raise CheckpointError(
+            f"{path}: the stored weights do not fit the model its config describes "
+            f"({config['model']} with {kwargs}): {problem}"
+        )
+    model.load_state_dict(stored)
     return model.eval(), config
+
+
+def _mismatch(ours: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
+    """How two state dicts differ, in one line ('' when they fit)."""
+    missing = [k for k in ours if k not in stored]
+    unexpected = [k for k in stored if k not in ours]
+    shapes = [
+        f"{k}: stored {tuple(stored[k].shape)}, model {tuple(ours[k].shape)}"
+        for k in ours
+        if k in stored and getattr(stored[k], "shape", None) != ours[k].shape
+    ]
+    parts = [
+        f"{len(items)} {label} (e.g. {items[0]})"
+        for label, items in (
+            ("tensors missing", missing),
+            ("unexpected tensors", unexpected),
+            ("tensors of another shape", shapes),
+        )
+        if items
+    ]
+    return "; ".join(parts)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from convzoo.data import Batches, load_dataset
+from convzoo.data import Batches, ImageSet, load_dataset
+from convzoo.errors import CheckpointError
+from convzoo.outputs import prepare_output_dir
 from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 from convzoo.train.metrics import evaluate, plot_confusion
 
@@ -24,26 +27,32 @@ def evaluate_checkpoint(
     download: bool = True,
     batch_size: int = 256,
     out_dir: str | Path | None = None,
+    allow_other_classes: bool = False,
 ) -> dict[str, Any]:
     """Test-set metrics of a checkpoint (file or run directory).
 
     Uses the preprocessing stored with the checkpoint (input size, mean, std).
-    Writes ``eval-<dataset>.json`` and ``confusion-<dataset>.png`` to `out_dir`
-    (default: the checkpoint's folder) and returns the same data.
+    Refuses a dataset whose class names differ from the checkpoint's (output
+    ``i`` would be scored against another class ``i``) unless
+    `allow_other_classes`. Writes ``eval-<dataset>.json`` and
+    ``confusion-<dataset>.png`` to `out_dir` (default: the checkpoint's folder)
+    and returns the same data; ``"warnings"`` lists what makes the numbers doubtful.
     """
     path = resolve_checkpoint(checkpoint)
     model, config = model_from_checkpoint(path)
+    pre = _preprocess(path, config)
     name = dataset or config.get("dataset")
     if not name:
         raise ValueError(f"{path} does not record its dataset; pass --dataset")
     data = load_dataset(name, data_dir=data_dir, download=download)
-    classes = config.get("classes") or []
-    pre = config["preprocess"]
+    classes = list(config.get("classes") or [])
     if data.in_channels != pre["in_channels"] or data.num_classes != len(classes):
         raise ValueError(
             f"{path} was trained on {pre['in_channels']}-channel images of {len(classes)} classes; "
             f"{data.name} has {data.in_channels} channels and {data.num_classes} classes"
         )
+    if classes != list(data.classes) and not allow_other_classes:
+        raise ValueError(_class_mismatch(path, config.get("dataset"), classes, data))
     size = tuple(pre["input_size"])
     batches = Batches(
         data.test.resized(size),
@@ -64,9 +73,9 @@ def evaluate_checkpoint(
         "classes": list(data.classes),
         "per_class_accuracy": dict(zip(data.classes, metrics["per_class"], strict=True)),
         "confusion": metrics["confusion"],
+        "warnings": _warnings(metrics, classes, data.classes),
     }
-    out = Path(out_dir) if out_dir else path.parent
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(Path(out_dir) if out_dir else path.parent, "eval output folder")
     tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name).strip("_")
     result["json"] = str(out / f"eval-{tag}.json")
     result["png"] = str(out / f"confusion-{tag}.png")
@@ -78,3 +87,44 @@ def evaluate_checkpoint(
         title=f"{config['model']} on {data.name}: top-1 {metrics['top1']:.2f}%",
     )
     return result
+
+
+PREPROCESS_KEYS = ("in_channels", "input_size", "mean", "std")
+
+
+def _preprocess(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's preprocessing, or `CheckpointError` naming what is missing."""
+    pre = config.get("preprocess")
+    if not isinstance(pre, dict):
+        raise CheckpointError(
+            f"{path}: its config has no 'preprocess' entry ({', '.join(PREPROCESS_KEYS)}), "
+            "so the test images cannot be prepared as in training"
+        )
+    missing = [key for key in PREPROCESS_KEYS if key not in pre]
+    if missing:
+        raise CheckpointError(f"{path}: its config's 'preprocess' lacks {', '.join(missing)}")
+    return pre
+
+
+def _class_mismatch(path: Path, trained_on: str | None, classes: list[str], data: ImageSet) -> str:
+    differ = [(a, b) for a, b in zip(classes, data.classes, strict=True) if a != b]
+    shown = ", ".join(f"{a!r} vs {b!r}" for a, b in differ[:3])
+    return (
+        f"{path} was trained on {trained_on or 'another dataset'} "
+        f"(classes {', '.join(classes[:4])}{', ...' if len(classes) > 4 else ''}); "
+        f"{data.name} names them differently ({shown}{', ...' if len(differ) > 3 else ''}), "
+        "so output i would be scored against another class. Pass --allow-other-classes "
+        "to evaluate anyway (e.g. the same classes under other names)"
+    )
+
+
+def _warnings(metrics: dict[str, Any], classes: list[str], names: list[str]) -> list[str]:
+    notes = []
+    if not math.isfinite(metrics["loss"]):
+        notes.append(
+            "the model's outputs contain NaN or inf (diverged weights?); "
+            "the accuracies are not meaningful"
+        )
+    if classes != list(names):
+        notes.append("class names differ from the checkpoint's; scored by output index")
+    return notes
