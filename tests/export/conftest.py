@@ -50,15 +50,25 @@ class TinyDeployNet(ConvNet):
 CARD = registry.ModelCard(
     name=TINY,
     family="tiny",
-    title="A tiny network for the export and predict tests",
-    authors="convzoo",
-    year=2026,
-    arxiv=None,
-    citation="test-only network",
+    paper=registry.Paper(
+        title="A tiny network for the export and predict tests",
+        authors="convzoo",
+        year=2026,
+        citation="test-only network",
+    ),
     table="none",
     key_ideas=("small", "fast"),
     input_size=(3, 16, 16),
+    recipe=registry.Recipe(
+        source="test-only",
+        optimizer="sgd",
+        lr=0.1,
+        batch_size=32,
+        not_stated=("schedule",),
+        epochs=1,
+    ),
     num_classes=4,
+    dataset="synthetic",
 )
 
 
