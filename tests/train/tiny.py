@@ -85,14 +85,21 @@ class TinyNet(ConvNet):
 CARD = registry.ModelCard(
     name="tiny_net",
     family="tiny",
-    title="A tiny network for tests",
-    authors="convzoo",
-    year=2026,
-    arxiv=None,
-    citation="test-only network",
+    paper=registry.Paper(
+        title="A tiny network for tests", authors="convzoo", year=2026, citation="test-only network"
+    ),
     table="none",
     key_ideas=("small", "fast"),
     input_size=(3, 16, 16),
+    recipe=registry.Recipe(
+        source="test-only network",
+        optimizer="sgd",
+        lr=0.1,
+        batch_size=8,
+        schedule=registry.Schedule("constant"),
+        epochs=1,
+    ),
+    accuracy_note="a test-only network",
     num_classes=4,
 )
 
