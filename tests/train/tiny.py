@@ -92,15 +92,15 @@ CARD = registry.ModelCard(
     key_ideas=("small", "fast"),
     input_size=(3, 16, 16),
     recipe=registry.Recipe(
-        source="test-only",
+        source="test-only network",
         optimizer="sgd",
         lr=0.1,
-        batch_size=32,
-        not_stated=("schedule",),
+        batch_size=8,
+        schedule=registry.Schedule("constant"),
         epochs=1,
     ),
+    accuracy_note="a test-only network",
     num_classes=4,
-    dataset="synthetic",
 )
 
 

@@ -231,8 +231,7 @@ RECIPE_2014 = Recipe(
     source="Section 5",
     optimizer="sgd",
     batch_size=128,
-    epochs=90,
-    not_stated=("lr", "schedule", "momentum", "weight_decay"),
+    not_stated=("lr", "schedule", "epochs", "momentum", "weight_decay"),
     notes=(
         "the paper's learning-rate and momentum rules depend on the batch size and "
         "the number of GPUs (Section 5); they are not transcribed on this card",

@@ -316,7 +316,7 @@ class EncoderUNet(nn.Module):
         self.num_classes = num_classes
 
 
-PAPER = Paper(
+PAPER_2015 = Paper(
     title="U-Net: Convolutional Networks for Biomedical Image Segmentation",
     authors="Ronneberger, Fischer, Brox",
     year=2015,
@@ -344,7 +344,7 @@ def _card(name: str, *, padded: bool) -> ModelCard:
     return ModelCard(
         name=name,
         family="unet",
-        paper=PAPER,
+        paper=PAPER_2015,
         table="Fig. 1",
         key_ideas=(
             "A contracting path captures context; a symmetric expanding path with many "
