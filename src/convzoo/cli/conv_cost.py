@@ -8,7 +8,7 @@ from rich.table import Table
 
 from convzoo.analysis.calculators import conv_costs
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json
+from convzoo.cli.output import human, print_json, show_table
 
 NAME = "cost"
 HELP = (
@@ -78,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
             human(c.macs),
             f"{c.ratio:.3f} (1/{1 / c.ratio:.1f})",
         )
-    console.print(table)
+    show_table(table)
     return 0

@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.cli.output import console, print_json
+from convzoo.cli.output import console, print_json, show_table
 from convzoo.train.evaluation import evaluate_checkpoint
 
 NAME = "eval"
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("accuracy", justify="right")
     for name, acc in result["per_class_accuracy"].items():
         table.add_row(name, f"{acc:.2f}%")
-    console.print(table)
+    show_table(table)
     console.print(
         f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}"
     )

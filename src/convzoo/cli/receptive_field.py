@@ -8,7 +8,7 @@ from rich.table import Table
 
 from convzoo.analysis.calculators import rf_stack
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, print_json
+from convzoo.cli.output import console, print_json, show_table
 
 NAME = "rf"
 HELP = (
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="left" if column == "layer" else "right")
     for row in cells:
         table.add_row(*map(str, row))
-    console.print(table)
+    show_table(table)
     last = rows[-1]
     ratio = last.weights_c2 / last.single_conv_c2
     convs = sum(1 for r in rows if r.layer.startswith("conv"))
