@@ -103,3 +103,12 @@ def test_every_family_module_is_imported():
     modules = {m.name for m in pkgutil.iter_modules(convzoo.models.__path__)} - {"base"}
     missing = {m for m in modules if f"convzoo.models.{m}" not in sys.modules}
     assert not missing, f"convzoo/models/__init__.py does not import {sorted(missing)}"
+
+
+def test_list_models_sorts_numbers_by_value():
+    from convzoo.registry import list_models
+
+    names = list_models("resnet*")
+    assert names.index("resnet18") < names.index("resnet34") < names.index("resnet101")
+    assert names.index("resnet50") < names.index("resnet50_v1_5") < names.index("resnet56")
+    assert names[-1] == "resnet1202"
