@@ -251,3 +251,13 @@ def test_compare_chart_families_in_one_order_and_si_ticks(tmp_path):
     path = plot_compare(rows, tmp_path / "c.png", y="params")
     with Image.open(path) as image:
         image.verify()
+
+
+def test_rf_share_is_never_zero_percent_and_cost_help_shows_defaults(capsys):
+    from convzoo.cli.receptive_field import _percent
+
+    assert [_percent(r) for r in (173 / 38025, 0.0296, 0.55)] == ["0.45%", "3%", "55%"]
+    with pytest.raises(SystemExit):
+        main(["cost", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: 256)" in out and "(default: 56)" in out

@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"{len(rows)} layers see {last.size}x{last.size} pixels with {last.weights_c2}C^2 weights; "
         f"a single {last.size}x{last.size} conv would need {last.single_conv_c2}C^2 "
-        f"({ratio:.0%} of it), and has one non-linearity instead of {convs}."
+        f"({_percent(ratio)} of it), and has one non-linearity instead of {convs}."
     )
     return 0
+
+
+def _percent(ratio: float) -> str:
+    """55%, 4.5%, 0.45%: two significant digits below 10%, so a small share is never 0%."""
+    return f"{ratio:.0%}" if ratio >= 0.1 else f"{ratio * 100:.2g}%"
