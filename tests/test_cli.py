@@ -88,3 +88,20 @@ def test_piped_output_is_plain_text(capsys):
     # every column, one row per line, in dataflow order
     row = next(line for line in out.splitlines() if line.startswith("stem.conv1.conv "))
     assert row.split()[:4] == ["stem.conv1.conv", "Conv2d", "64x112x112", "9,408"]
+
+
+def test_eval_finds_the_data_where_training_did(tmp_path, capsys, monkeypatch):
+    from convzoo.data import files as files_mod
+    from tests.data.test_data import write_mnist_like
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CONVZOO_DATA", raising=False)
+    monkeypatch.setattr(files_mod, "SYSTEM_DIRS", (tmp_path / "system",))
+    write_mnist_like(tmp_path / "mine", n_train=32, n_test=16)
+    run = tmp_path / "run"
+    args = ["--epochs", "1", "--batch-size", "16", "--no-progress", "--no-tensorboard"]
+    data = ["--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "mine"), "--no-download"]
+    assert main(["train", "lenet5", *data, *args, "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--no-download", "--json"]) == 0  # no --data-dir again
+    assert json.loads(capsys.readouterr().out)["images"] == 16

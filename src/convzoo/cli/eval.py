@@ -17,7 +17,9 @@ EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fash
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a run directory (its best.pt) or a .pt file")
     parser.add_argument("--dataset", help="default: the dataset the model was trained on")
-    parser.add_argument("--data-dir", help="look for dataset files here first")
+    parser.add_argument(
+        "--data-dir", help="look for dataset files here first (default: the run's --data-dir)"
+    )
     parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", help="folder for eval-*.json and confusion-*.png")

@@ -27,7 +27,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Test-set metrics of a checkpoint (file or run directory).
 
-    Uses the preprocessing stored with the checkpoint (input size, mean, std).
+    Uses the preprocessing stored with the checkpoint (input size, mean, std) and,
+    for the dataset it was trained on, the ``data_dir`` the run was given.
     Writes ``eval-<dataset>.json`` and ``confusion-<dataset>.png`` to `out_dir`
     (default: the checkpoint's folder) and returns the same data.
     """
@@ -36,6 +37,8 @@ def evaluate_checkpoint(
     name = dataset or config.get("dataset")
     if not name:
         raise ValueError(f"{path} does not record its dataset; pass --dataset")
+    if data_dir is None and dataset is None:  # where training found the files
+        data_dir = (config.get("train") or {}).get("data_dir")
     data = load_dataset(name, data_dir=data_dir, download=download)
     classes = config.get("classes") or []
     pre = config["preprocess"]
