@@ -243,12 +243,12 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
     points = [r for r in rows if r.macs > 0 and (y == "params" or r.top1 is not None)]
     if y == "top1" and not points:  # no card reports accuracy: fall back to params
         y, points = "params", [r for r in rows if r.macs > 0]
-    dataset_note = ""
+    dataset_note, on = "", ""
     datasets = sorted({r.dataset for r in points})
     if y == "top1" and len(datasets) > 1:  # accuracies on different datasets don't compare
         keep = "ImageNet" if "ImageNet" in datasets else datasets[0]
         points = [r for r in points if r.dataset == keep]
-        dataset_note = f" ({keep})"
+        dataset_note, on = f" ({keep})", f" {keep}"
     order = family_order(rows)
     colours = family_colours(order)
     fig, (ax, bars) = plt.subplots(
@@ -282,7 +282,11 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
     bubble = ": bubble area ~ parameters" if y == "top1" else ""
     ax.set_title(
         f"{title}{dataset_note}{bubble}"
-        + (f"  [{skipped} models without a reported accuracy not shown]" if skipped else "")
+        + (
+            f"  [{skipped} models without a reported{on} top-1 not shown]"
+            if skipped and y == "top1"
+            else ""
+        )
     )
     ax.grid(True, which="major", alpha=0.3)
     legend = ax.legend(fontsize=8, loc="best", title="family", title_fontsize=8)
