@@ -1,6 +1,6 @@
 """Print the measured vs paper vs twin table of docs/efficient.md.
 
-    PYTHONPATH=src python docs/efficient_table.py
+    .venv/bin/python docs/efficient_table.py
 
 Everything is counted on the meta device (no weights allocated, a few seconds in all).
 """

@@ -236,3 +236,28 @@ def test_totals_only_summary_agrees(name):
     assert quick.rows == []
     for key in ("total_params", "total_macs", "depth", "activation_bytes", "feature_rf"):
         assert getattr(quick, key) == getattr(full, key)
+
+
+def test_compare_chart_families_in_one_order_and_si_ticks(tmp_path):
+    from convzoo.analysis.compare import family_colours, family_order, si_formatter
+
+    rows = compare(["resnet18", "vgg11", "lenet5", "mobilenet_v2", "alexnet"])
+    order = family_order(rows)
+    assert order == ["lenet", "alexnet", "vgg", "resnet", "mobilenet"]  # by first year
+    colours = family_colours(order)
+    assert len(set(colours.values())) == len(order)
+    fmt = si_formatter()
+    assert [fmt(v, 0) for v in (3e8, 1e9, 2e4, 5)] == ["300M", "1G", "20K", "5"]
+    path = plot_compare(rows, tmp_path / "c.png", y="params")
+    with Image.open(path) as image:
+        image.verify()
+
+
+def test_rf_share_is_never_zero_percent_and_cost_help_shows_defaults(capsys):
+    from convzoo.cli.receptive_field import _percent
+
+    assert [_percent(r) for r in (173 / 38025, 0.0296, 0.55)] == ["0.45%", "3%", "55%"]
+    with pytest.raises(SystemExit):
+        main(["cost", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: 256)" in out and "(default: 56)" in out

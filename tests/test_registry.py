@@ -250,3 +250,12 @@ def test_recipes_doc_is_generated_from_the_cards():
     text = module.render()
     assert "| lr | 0.045 |" in text and "not stated" in text
     assert module.OUTPUT.read_text() == text, "run docs/make_recipes.py to refresh docs/recipes.md"
+
+
+def test_list_models_sorts_numbers_by_value():
+    from convzoo.registry import list_models
+
+    names = list_models("resnet*")
+    assert names.index("resnet18") < names.index("resnet34") < names.index("resnet101")
+    assert names.index("resnet50") < names.index("resnet50_v1_5") < names.index("resnet56")
+    assert names[-1] == "resnet1202"

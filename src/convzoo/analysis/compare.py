@@ -24,10 +24,13 @@ from convzoo.analysis.summary import summary
 from convzoo.registry import list_models, model_card
 
 __all__ = [
+    "LANDMARKS",
     "SORT_KEYS",
     "CompareRow",
     "compare",
     "default_cache_dir",
+    "family_colours",
+    "family_order",
     "plot_compare",
     "select_models",
     "sort_rows",
@@ -153,16 +156,80 @@ def sort_rows(
     return sorted(present, key=lambda r: getattr(r, key), reverse=descending) + missing
 
 
-def _family_colours(families: Sequence[str]) -> dict[str, Any]:
-    import matplotlib
+# labelled on the chart (every point is in the legend by family): one or two per family
+LANDMARKS = (
+    "lenet5", "alexnet", "zfnet", "nin", "nin_cifar", "vgg16", "googlenet", "inception_v3",
+    "inception_v4", "allcnn_c", "resnet50", "resnet152", "resnet110", "densenet121",
+    "densenet_bc190", "resnext50_32x4d", "resnext29_16x64d", "wide_resnet50_2", "wrn28_10",
+    "xception", "mobilenet_v1", "mobilenet_v2", "se_resnet50", "senet154", "efficientnet_b0",
+    "efficientnet_b7", "regnety_1_6gf", "convnext_tiny", "convnext_base", "unet",
+)  # fmt: skip
 
-    cmap = matplotlib.colormaps["tab20"]
-    return {f: cmap(i % 20) for i, f in enumerate(sorted(set(families)))}
+
+def family_order(rows: Sequence[CompareRow]) -> list[str]:
+    """Families by the year of their first model (then by name): the order of both panels
+    and of the legend."""
+    first = {}
+    for r in rows:
+        first[r.family] = min(first.get(r.family, r.year), r.year)
+    return sorted(first, key=lambda f: (first[f], f))
+
+
+# Kelly's colours of maximum contrast (without white and black): 20 that tell apart
+KELLY = (
+    "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856",
+    "#E68FAC", "#0067A5", "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17",
+    "#8DB600", "#654522", "#E25822", "#2B3D26",
+)  # fmt: skip
+
+
+def family_colours(families: Sequence[str]) -> dict[str, str]:
+    """One distinct colour per family, in the given order (the same in every panel)."""
+    return {f: KELLY[i % len(KELLY)] for i, f in enumerate(families)}
+
+
+def si_formatter(unit: str = "") -> Any:
+    """Tick labels like 300M, 1G, 20K (log axes of counts)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(value: float, _pos: int) -> str:
+        for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+            if abs(value) >= scale:
+                return f"{value / scale:g}{suffix}{unit}"
+        return f"{value:g}{unit}"
+
+    return FuncFormatter(fmt)
+
+
+def _label_points(ax: Any, points: list[tuple[float, float, str]]) -> None:
+    """Put each label next to its point where it overlaps no label placed before it
+    (8 candidate spots around the point, nearest first); a label with no free spot is left out."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    taken: list[Any] = []
+    offsets = ((6, 4), (6, -11), (-6, 4), (-6, -11), (0, 10), (0, -17), (12, -3), (-12, -3))
+    for x, y, text in points:
+        for dx, dy in offsets:
+            label = ax.annotate(
+                text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#555555"},
+            )  # fmt: skip
+            box = label.get_window_extent(renderer).expanded(1.05, 1.15)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                break
+            label.remove()
 
 
 def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1") -> Path:
-    """Multiply-adds (log x) vs accuracy (or params), bubble area ~ params, one colour per
-    family; next to it the parameter range of every family. Written as PNG/SVG/PDF by suffix."""
+    """Multiply-adds (log x) vs accuracy (or params): one colour per family, a legend by
+    family, labels for the landmark models that fit without overlapping; next to it the
+    parameter range of every family in the same order and colours. Log axes are labelled
+    in K/M/G. Written as PNG/SVG/PDF by suffix."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,60 +240,69 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
     if not rows:
         raise ValueError("nothing to plot")
     path = Path(path)
-    colours = _family_colours([r.family for r in rows])
     points = [r for r in rows if r.macs > 0 and (y == "params" or r.top1 is not None)]
     if y == "top1" and not points:  # no card reports accuracy: fall back to params
         y, points = "params", [r for r in rows if r.macs > 0]
-    dataset_note = ""
+    dataset_note, on = "", ""
     datasets = sorted({r.dataset for r in points})
     if y == "top1" and len(datasets) > 1:  # accuracies on different datasets don't compare
         keep = "ImageNet" if "ImageNet" in datasets else datasets[0]
         points = [r for r in points if r.dataset == keep]
-        dataset_note = f" [{keep} only]"
+        dataset_note, on = f" ({keep})", f" {keep}"
+    order = family_order(rows)
+    colours = family_colours(order)
     fig, (ax, bars) = plt.subplots(
-        1, 2, figsize=(15, 7), gridspec_kw={"width_ratios": [3, 2]}, layout="constrained"
+        1, 2, figsize=(16, 8), gridspec_kw={"width_ratios": [3, 2]}, layout="constrained"
     )
+
+    def value(r: CompareRow) -> float:
+        return r.top1 if y == "top1" else float(r.params)
+
     biggest = max(r.params for r in rows) or 1
-    for family in sorted({r.family for r in points}):
+    for family in [f for f in order if any(r.family == f for r in points)]:
         mine = [r for r in points if r.family == family]
         ax.scatter(
-            [r.macs for r in mine],
-            [r.top1 if y == "top1" else r.params / 1e6 for r in mine],
-            s=[20 + 900 * r.params / biggest for r in mine],
-            color=colours[family],
-            alpha=0.6,
-            edgecolors="black",
-            linewidths=0.5,
+            [r.macs for r in mine], [value(r) for r in mine],
+            s=[25 + 700 * (r.params / biggest) ** 0.5 for r in mine] if y == "top1" else 40,
+            color=colours[family], alpha=0.75, edgecolors="black", linewidths=0.5,
             label=family,
-        )
-    labels: dict[tuple[float, float], list[str]] = {}
-    for r in points:  # models at the same spot (e.g. with and without BN) share a label
-        value = r.top1 if y == "top1" else r.params / 1e6
-        labels.setdefault((r.macs, round(value, 3)), []).append(r.name)
-    for (x, value), names in labels.items():
-        ax.annotate(
-            ", ".join(names), (x, value), fontsize=7, xytext=(4, 3), textcoords="offset points"
-        )
+        )  # fmt: skip
     ax.set_xscale("log")
-    ax.margins(0.12)
+    ax.xaxis.set_major_formatter(si_formatter())
     if y == "params":
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(si_formatter())
+    ax.margins(0.08)
     ax.set_xlabel("multiply-adds per image (log scale)")
-    ax.set_ylabel("top-1 accuracy (%), as reported" if y == "top1" else "parameters (millions)")
+    ax.set_ylabel(
+        "top-1 accuracy (%), as the paper reports" if y == "top1" else "parameters (log scale)"
+    )
     skipped = len(rows) - len(points)
     title = "accuracy vs cost" if y == "top1" else "size vs cost"
+    bubble = ": bubble area ~ parameters" if y == "top1" else ""
     ax.set_title(
-        f"{title}{dataset_note}: bubble area ~ parameters"
-        + (f" ({skipped} models not shown)" if skipped else "")
+        f"{title}{dataset_note}{bubble}"
+        + (
+            f"  [{skipped} models without a reported{on} top-1 not shown]"
+            if skipped and y == "top1"
+            else ""
+        )
     )
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, markerscale=0.4, loc="best")
+    ax.grid(True, which="major", alpha=0.3)
+    legend = ax.legend(fontsize=8, loc="best", title="family", title_fontsize=8)
+    for handle in legend.legend_handles:
+        handle.set_sizes([30])
+    names = {r.name for r in points}
+    wanted = [n for n in LANDMARKS if n in names]
+    for family in order:  # a family none of whose landmarks is shown gets one label anyway
+        mine = [r for r in points if r.family == family]
+        if mine and not any(r.name in wanted for r in mine):
+            wanted.append(max(mine, key=lambda r: r.params).name)
+    by_name = {r.name: r for r in points}
+    _label_points(ax, [(by_name[n].macs, value(by_name[n]), n) for n in wanted])
 
-    families = sorted(
-        {r.family for r in rows}, key=lambda f: min(r.year for r in rows if r.family == f)
-    )
-    for i, family in enumerate(families):
-        sizes = [r.params / 1e6 for r in rows if r.family == family]
+    for i, family in enumerate(order):
+        sizes = [r.params for r in rows if r.family == family]
         low, high = min(sizes), max(sizes)
         bars.barh(
             i, high - low if high > low else low * 0.04, left=low, color=colours[family], alpha=0.5
@@ -234,12 +310,15 @@ def plot_compare(rows: Sequence[CompareRow], path: str | Path, *, y: str = "top1
         bars.scatter(
             sizes, [i] * len(sizes), color=colours[family], edgecolors="black", zorder=3, s=18
         )
-    bars.set_yticks(range(len(families)), families)
+    bars.set_yticks(range(len(order)), order)
     bars.invert_yaxis()
     bars.set_xscale("log")
-    bars.set_xlabel("parameters (millions, log scale)")
+    every = [r.params for r in rows if r.params > 0]
+    bars.set_xlim(min(every) / 2, max(every) * 2)
+    bars.xaxis.set_major_formatter(si_formatter())
+    bars.set_xlabel("parameters (log scale)")
     bars.set_title("parameters per family (oldest family on top)")
-    bars.grid(True, axis="x", which="both", alpha=0.3)
+    bars.grid(True, axis="x", which="major", alpha=0.3)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

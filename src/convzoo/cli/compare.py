@@ -15,7 +15,7 @@ from convzoo.analysis.compare import (
     sort_rows,
 )
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json, wide_console
+from convzoo.cli.output import console, human, print_json, show_table
 
 NAME = "compare"
 HELP = (
@@ -75,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"{len(rows)} models, sorted by {args.sort}")
     for column in COLUMNS:
-        table.add_column(column, justify="left" if column in ("model", "family") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("model", "family") else "right",
+            no_wrap=column == "model",
+            overflow="fold",
+        )
     for r in rows:
         table.add_row(
             r.name, r.family, str(r.year), "x".join(map(str, r.input_size[1:])),
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             f"{r.rf:g}" if r.rf is not None else "-",
             f"{r.top1:g}" if r.top1 is not None else "-",
         )  # fmt: skip
-    wide_console().print(table)
+    show_table(table, drop=("act memory", "input", "family", "depth", "rf", "year"))
     console.print(
         "[dim]depth: weight layers on the longest path; act memory: forward, batch 1; "
         "rf: receptive field of the last feature map (px); top-1: as the paper reports[/dim]"

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from convzoo.analysis.calculators import conv_costs
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json
+from convzoo.cli.output import human, print_json, show_table
 
 NAME = "cost"
 HELP = (
@@ -21,15 +21,30 @@ COLUMNS = ("design", "structure", "params", "mult-adds", "ratio")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kernel", "-k", type=int, default=3, help="kernel side (default 3)")
-    parser.add_argument("--in", dest="in_channels", type=int, default=256, help="input channels")
+    parser.add_argument(
+        "--kernel", "-k", type=int, default=3, help="kernel side (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--in",
+        dest="in_channels",
+        type=int,
+        default=256,
+        help="input channels (default: %(default)s)",
+    )
     parser.add_argument(
         "--out", dest="out_channels", type=int, help="output channels (default: = --in)"
     )
-    parser.add_argument("--size", default="56", help="output feature map, H or HxW (default 56)")
-    parser.add_argument("--groups", type=int, default=32, help="groups of the grouped conv")
     parser.add_argument(
-        "--bottleneck", type=int, default=4, help="channel reduction of the 1x1 bottleneck"
+        "--size", default="56", help="output feature map, H or HxW (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--groups", type=int, default=32, help="groups of the grouped conv (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--bottleneck",
+        type=int,
+        default=4,
+        help="channel reduction of the 1x1 bottleneck (default: %(default)s)",
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="machine-readable output")
@@ -78,5 +93,5 @@ def run(args: argparse.Namespace) -> int:
             human(c.macs),
             f"{c.ratio:.3f} (1/{1 / c.ratio:.1f})",
         )
-    console.print(table)
+    show_table(table)
     return 0

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from convzoo.cli.output import console, print_json
+from convzoo.cli.output import console, print_json, show_table
 from convzoo.train.evaluation import evaluate_checkpoint
 
 NAME = "eval"
@@ -21,7 +21,9 @@ warnings = Console(stderr=True)  # doubts about the numbers, kept apart from the
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a run directory (its best.pt) or a .pt file")
     parser.add_argument("--dataset", help="default: the dataset the model was trained on")
-    parser.add_argument("--data-dir", help="look for dataset files here first")
+    parser.add_argument(
+        "--data-dir", help="look for dataset files here first (default: the run's --data-dir)"
+    )
     parser.add_argument("--no-download", action="store_true")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", help="folder for eval-*.json and confusion-*.png")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("accuracy", justify="right")
     for name, acc in result["per_class_accuracy"].items():
         table.add_row(name, f"{acc:.2f}%")
-    console.print(table)
+    show_table(table)
     console.print(
         f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}"
     )

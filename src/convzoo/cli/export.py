@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from convzoo.cli.output import console, human, print_json
+from convzoo.cli.output import console, human, print_json, show_table
 from convzoo.export.verified import DEFAULT_OPSET, FORMATS, ExportError, export_model
 from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 
@@ -77,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
     table.add_column()
     c, h, w = result.input_shape
     rows = (
-        ("file", ", ".join(str(f) for f in result.files)),
         ("size", human(data["bytes"], "B")),
         ("exporter", result.exporter),
         ("input", f"(batch, {c}, {h}, {w}), batch axis dynamic"),
@@ -91,5 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for key, value in rows:
         table.add_row(key, value)
-    console.print(table)
+    show_table(table)
+    for file in result.files:  # outside the table: a path to copy is never cut or folded
+        console.print(f"wrote {file}", soft_wrap=True, highlight=False)
     return 0

@@ -9,7 +9,7 @@ from rich.table import Table
 from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
 from convzoo.analysis.summary import LayerRow, summary
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json, wide_console
+from convzoo.cli.output import console, human, print_json, show_table
 from convzoo.registry import ModelCard, Recipe, model_card
 
 NAME = "info"
@@ -69,10 +69,19 @@ def _depth(text: str) -> int:
         ) from None
 
 
+# left out, in this order, when the table would not fit the terminal (80 columns)
+DROP_FOR_WIDTH = ("start", "jump", "flops", "act bytes", "type", "rf", "output")
+TRAINING_ONLY_MARK = " (train)"
+TRAINING_ONLY_NOTE = (
+    "(train): an auxiliary classifier, run in training mode only: its parameters are in "
+    "the total, its mult-adds are not"
+)
+
+
 def _cells(row: LayerRow) -> list[object]:
     rf = row.rf
     return [
-        row.display_name,
+        row.display_name + (TRAINING_ONLY_MARK if row.training_only else ""),
         row.type,
         "x".join(map(str, row.output_shape[1:])) if row.output_shape else None,
         row.params,
@@ -151,7 +160,14 @@ def run(args: argparse.Namespace) -> int:
 
     table = Table(title=f"{card.name} at input {result.input_size}")
     for column in COLUMNS:
-        table.add_column(column, justify="left" if column in ("layer", "type") else "right")
+        left = column in ("layer", "type")
+        # layer names are what one copies (state-dict keys): never cut or folded
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            no_wrap=column == "layer",
+            overflow="fold",
+        )
     for row in result.rows:
         cells = _cells(row)
         cells[3] = f"{row.params:,}"
@@ -161,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
             human(row.activation_bytes, "B"),
         )
         table.add_row(*("-" if c is None else str(c) for c in cells))
-    wide_console().print(table)
+    show_table(table, drop=DROP_FOR_WIDTH)
+    if any(row.training_only for row in result.rows):
+        console.print(f"[dim]{TRAINING_ONLY_NOTE}[/dim]")
     paper_params = f" (paper: {card.paper_params})" if card.paper_params else ""
     # the paper's multiply-adds hold at the paper's input size only
     at_paper_size = tuple(result.input_size) == tuple(card.input_size)
@@ -189,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         mem_table.add_row(
             str(b), human(memory.saved_bytes(b), "B"), human(memory.training_bytes(b), "B")
         )
-    console.print(mem_table)
+    show_table(mem_table)
     if measured:
         b, nbytes = measured
         est = memory.saved_bytes(b)

@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.cli.output import console, print_json
+from convzoo.cli.output import print_json, show_table
 from convzoo.registry import list_models, model_card
 
 NAME = "list"
@@ -38,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     table = Table(title=f"{len(cards)} models")
-    for column in ("name", "family", "year", "paper", "params (paper)"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True, overflow="fold")
+    table.add_column("family", no_wrap=True, overflow="fold")
+    table.add_column("year")
+    # one line per model: a long title is shortened, never wrapped (`info` has it in full)
+    table.add_column("paper", no_wrap=True)
+    table.add_column("params (paper)", justify="right", no_wrap=True)
     for c in cards:
         table.add_row(c.name, c.family, str(c.year), c.title, str(c.paper_params or "-"))
-    console.print(table)
+    show_table(table)
     return 0

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from convzoo.analysis.calculators import rf_stack
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, print_json
+from convzoo.cli.output import console, print_json, show_table
 
 NAME = "rf"
 HELP = (
@@ -51,13 +51,18 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="left" if column == "layer" else "right")
     for row in cells:
         table.add_row(*map(str, row))
-    console.print(table)
+    show_table(table)
     last = rows[-1]
     ratio = last.weights_c2 / last.single_conv_c2
     convs = sum(1 for r in rows if r.layer.startswith("conv"))
     console.print(
         f"{len(rows)} layers see {last.size}x{last.size} pixels with {last.weights_c2}C^2 weights; "
         f"a single {last.size}x{last.size} conv would need {last.single_conv_c2}C^2 "
-        f"({ratio:.0%} of it), and has one non-linearity instead of {convs}."
+        f"({_percent(ratio)} of it), and has one non-linearity instead of {convs}."
     )
     return 0
+
+
+def _percent(ratio: float) -> str:
+    """55%, 4.5%, 0.45%: two significant digits below 10%, so a small share is never 0%."""
+    return f"{ratio:.0%}" if ratio >= 0.1 else f"{ratio * 100:.2g}%"

@@ -31,7 +31,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Test-set metrics of a checkpoint (file or run directory).
 
-    Uses the preprocessing stored with the checkpoint (input size, mean, std).
+    Uses the preprocessing stored with the checkpoint (input size, mean, std) and,
+    for the dataset it was trained on, the ``data_dir`` the run was given.
     Refuses a dataset whose class names differ from the checkpoint's (output
     ``i`` would be scored against another class ``i``) unless
     `allow_other_classes`. Writes ``eval-<dataset>.json`` and
@@ -44,6 +45,8 @@ def evaluate_checkpoint(
     name = dataset or config.get("dataset")
     if not name:
         raise ValueError(f"{path} does not record its dataset; pass --dataset")
+    if data_dir is None and dataset is None:  # where training found the files
+        data_dir = (config.get("train") or {}).get("data_dir")
     data = load_dataset(name, data_dir=data_dir, download=download)
     classes = list(config.get("classes") or [])
     if data.in_channels != pre["in_channels"] or data.num_classes != len(classes):

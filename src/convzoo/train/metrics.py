@@ -149,7 +149,10 @@ def plot_curves(records: Sequence[dict[str, Any]], path: Path, title: str = "") 
             ax_acc.plot(epochs, [r[f"{split}_acc"] for r in records], "o-", label=split)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="top-1 accuracy (%)", title="accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: 1, 2
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
