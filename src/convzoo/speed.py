@@ -91,13 +91,26 @@ def machine_facts() -> dict[str, Any]:
     return facts
 
 
-def train_step(
-    model: nn.Module, images: Tensor, labels: Tensor, setting: Setting
-) -> Callable[[], None]:
-    """One SGD step of a copy of `model` in `setting` (the original is not touched)."""
-    from convzoo.train.losses import compute_loss
+def all_heads(output: Any) -> list[Tensor]:
+    """Every logits tensor of an output: a tensor, convzoo's `AuxOutput`, or the
+    named tuples torchvision's GoogLeNet and Inception-v3 return in training."""
+    if isinstance(output, Tensor):
+        return [output]
+    if output is None:
+        return []
+    return [head for item in output for head in all_heads(item)]
 
-    model, images = setting.prepare(copy.deepcopy(model).train(), images)
+
+def train_step(
+    model: nn.Module, images: Tensor, labels: Tensor, setting: Setting, *, copy_model: bool = True
+) -> Callable[[], None]:
+    """One SGD step of a copy of `model` in `setting` (the original is not touched).
+
+    The loss is the sum of every head's cross-entropy: the same work for convzoo's
+    networks and their twins, whatever their auxiliary heads return.
+    """
+    model = copy.deepcopy(model) if copy_model else model
+    model, images = setting.prepare(model.train(), images)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     criterion = nn.CrossEntropyLoss()
     dtype = setting.autocast_dtype
@@ -106,7 +119,7 @@ def train_step(
         with torch.autocast(images.device.type, dtype=dtype or torch.float32,
                             enabled=dtype is not None):  # fmt: skip
             output = model(images)
-        loss, _ = compute_loss(output, labels, criterion, model)
+        loss = sum(criterion(head.float(), labels) for head in all_heads(output))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

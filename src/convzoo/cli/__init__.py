@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from convzoo.cli import (
+    bench,
     compare,
     conv_cost,
     diagram,
@@ -36,6 +37,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     eval_cmd,
     predict,
     export,
+    bench,
 )
 
 
