@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from convzoo.analysis.diagram import render_diagram
 from convzoo.cli.output import console
 
 NAME = "diagram"
@@ -28,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.diagram import render_diagram
+
     path = render_diagram(
         args.model,
         args.output,

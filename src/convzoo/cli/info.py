@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
-from convzoo.analysis.summary import LayerRow, summary
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, wide_console
-from convzoo.registry import model_card
+
+if TYPE_CHECKING:
+    from convzoo.analysis.summary import LayerRow
 
 NAME = "info"
 HELP = (
@@ -87,6 +88,10 @@ def _cells(row: LayerRow) -> list[object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
+    from convzoo.analysis.summary import summary
+    from convzoo.registry import model_card
+
     card = model_card(args.model)
     create = {"num_classes": args.num_classes, "in_channels": args.in_channels}
     result = summary(
