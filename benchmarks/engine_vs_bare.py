@@ -8,6 +8,8 @@ Steady state (one process): for each model, alternating repeats of
   engine  a fresh `convzoo.train.engine.Trainer` on the same settings, run for 2
           epochs of `--steps` steps each; its own record of epoch 2's training
           images/s (the model is warm by then) is the number.
+Both sides run fp32 in the default layout (the same work; ``--precision auto``
+would let the engine pick a faster setting than the bare loop uses).
 Whole run (`--whole-run`, subprocesses, alternating): the wall time of
 ``python -m convzoo train MODEL --dataset fashion-mnist --epochs 1`` (start-up,
 data loading, validation, test, checkpoints, curves) against the same script's
@@ -137,10 +139,14 @@ class FirstSteps:
 def engine_images_per_second(model_name: str, steps: int, threads: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         cfg = TrainConfig(model=model_name, dataset=DATASET, epochs=2, download=False,
-                          progress=False, tensorboard=False, threads=threads, out=out)  # fmt: skip
+                          precision="fp32", channels_last="off", progress=False,
+                          tensorboard=False, threads=threads, out=out)  # fmt: skip
         trainer = Trainer(cfg)
         trainer.train_batches = FirstSteps(trainer.train_batches, steps)
         trainer.steps_per_epoch = steps
+        # validation and test are not part of the timed training; keep them short here
+        trainer.val_batches = FirstSteps(trainer.val_batches, 2)
+        trainer.test_batches = FirstSteps(trainer.test_batches, 2)
         trainer.fit()
         return trainer.log.records[-1]["img_per_s"]
 
@@ -179,7 +185,8 @@ def whole_run(model: str, repeats: int, threads: int) -> dict:
                     cmd = [sys.executable, __file__, "--bare-run", model]
                 else:
                     cmd = [sys.executable, "-m", "convzoo", "train", model, "--dataset", DATASET,
-                           "--epochs", "1", "--no-progress", "--no-tensorboard", "--no-download",
+                           "--epochs", "1", "--precision", "fp32", "--channels-last", "off",
+                           "--no-progress", "--no-tensorboard", "--no-download",
                            "--threads", str(threads), "--out", out]  # fmt: skip
                 start = time.perf_counter()
                 done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
