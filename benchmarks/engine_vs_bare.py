@@ -81,13 +81,16 @@ class BareRun:
             yield normalize(batch, self.mean, self.std), labels[index]
 
     def steps(self, model: nn.Module, opt: torch.optim.Optimizer, steps: int, epoch: int = 0):
-        loss_fn = nn.CrossEntropyLoss()
         for x, y in self.batches(steps, epoch):
-            out = model(x)
-            loss = loss_fn(getattr(out, "logits", out), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            self.step(model, opt, x, y)
+
+    @staticmethod
+    def step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
+        out = model(x)
+        loss = nn.functional.cross_entropy(getattr(out, "logits", out), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
     def images_per_second(self, steps: int, warmup: int) -> float:
         model, opt = self.fresh()
@@ -149,6 +152,62 @@ def engine_images_per_second(model_name: str, steps: int, threads: int) -> float
         trainer.test_batches = FirstSteps(trainer.test_batches, 2)
         trainer.fit()
         return trainer.log.records[-1]["img_per_s"]
+
+
+class Alternating:
+    """Train batches for the Trainer that run one bare-loop step after each engine step.
+
+    The engine's step time is measured from asking for its batch (so the data
+    pipeline counts) to asking for the next one; the bare step, with its own
+    batch preparation, runs in between. Both see the same machine load, step by
+    step, which matters on a shared machine whose load changes every few seconds.
+    """
+
+    def __init__(self, batches, bare: BareRun, steps: int, warmup: int) -> None:
+        self.batches, self.bare, self.steps, self.warmup = batches, bare, steps, warmup
+        self.model, self.opt = bare.fresh()
+        self.engine_s: list[float] = []
+        self.bare_s: list[float] = []
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def epoch(self, epoch: int = 0, start_step: int = 0):
+        bare_batches = self.bare.batches(self.steps, epoch)
+        inner = self.batches.epoch(epoch, start_step)
+        for step in range(start_step, self.steps):
+            start = time.perf_counter()
+            batch = next(inner)
+            yield batch  # the engine trains on it
+            engine = time.perf_counter() - start
+            start = time.perf_counter()
+            self.bare.step(self.model, self.opt, *next(bare_batches))
+            if step >= self.warmup:
+                self.engine_s.append(engine)
+                self.bare_s.append(time.perf_counter() - start)
+
+
+def alternating(model_name: str, steps: int, warmup: int, threads: int) -> dict:
+    """Engine and bare steps in turns inside one Trainer epoch (see `Alternating`)."""
+    bare = BareRun(model_name, batch_size=128)
+    with tempfile.TemporaryDirectory() as out:
+        cfg = TrainConfig(model=model_name, dataset=DATASET, epochs=1, download=False,
+                          precision="fp32", channels_last="off", progress=False,
+                          tensorboard=False, threads=threads, out=out)  # fmt: skip
+        trainer = Trainer(cfg)
+        turns = Alternating(trainer.train_batches, bare, steps + warmup, warmup)
+        trainer.train_batches, trainer.steps_per_epoch = turns, steps + warmup
+        trainer.val_batches = FirstSteps(trainer.val_batches, 2)
+        trainer.test_batches = FirstSteps(trainer.test_batches, 2)
+        trainer.fit()
+    e, b = turns.engine_s, turns.bare_s
+    return {
+        "steps": len(e),
+        "engine_img_per_s": 128 * len(e) / sum(e),
+        "bare_img_per_s": 128 * len(b) / sum(b),
+        "ratio_total": sum(b) / sum(e),
+        "ratio_median_step": statistics.median(b) / statistics.median(e),
+    }
 
 
 # -- measurements -----------------------------------------------------------
@@ -226,6 +285,11 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--alternate",
+        action="store_true",
+        help="also: engine and bare steps in turns within one epoch",
+    )
     p.add_argument("--whole-run", nargs="*", default=[], metavar="MODEL")
     p.add_argument("--whole-repeats", type=int, default=2)
     p.add_argument("--json", type=Path)
@@ -236,11 +300,14 @@ def main() -> None:
         print(json.dumps(bare_run(args.bare_run, 128)))
         return
     report: dict[str, Any] = {"machine": machine(), "steps": args.steps, "steady": {},
-                              "whole_run": {}}  # fmt: skip
+                              "alternating": {}, "whole_run": {}}  # fmt: skip
     for model in args.models:
-        report["steady"][model] = steady_state(
-            model, args.steps, args.warmup, args.repeats, args.threads
-        )
+        if args.alternate:
+            report["alternating"][model] = alternating(model, args.steps, args.warmup, args.threads)
+        if args.repeats:
+            report["steady"][model] = steady_state(
+                model, args.steps, args.warmup, args.repeats, args.threads
+            )
     for model in args.whole_run:
         report["whole_run"][model] = whole_run(model, args.whole_repeats, args.threads)
     report["machine"]["load_average_after"] = os.getloadavg()
@@ -249,6 +316,10 @@ def main() -> None:
     for model, r in report["steady"].items():
         print(f"{model:16s} steady  bare {r['bare']['median']:8.1f}  engine "
               f"{r['engine']['median']:8.1f} img/s  ratio {r['ratio']:.3f}")  # fmt: skip
+    for model, r in report["alternating"].items():
+        print(f"{model:16s} in turns, {r['steps']} steps each: bare {r['bare_img_per_s']:8.1f}  "
+              f"engine {r['engine_img_per_s']:8.1f} img/s  ratio {r['ratio_total']:.3f} "
+              f"(median step {r['ratio_median_step']:.3f})")  # fmt: skip
     for model, r in report["whole_run"].items():
         print(f"{model:16s} 1 epoch bare {r['bare_wall_s']['median']:6.1f} s  engine "
               f"{r['engine_wall_s']['median']:6.1f} s  ratio {r['ratio_to_bare_wall']:.3f} "
