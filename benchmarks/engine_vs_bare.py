@@ -241,7 +241,7 @@ def whole_run(model: str, repeats: int, threads: int) -> dict:
         for who in order:
             with tempfile.TemporaryDirectory() as out:
                 if who == "bare":
-                    cmd = [sys.executable, __file__, "--bare-run", model]
+                    cmd = [sys.executable, __file__, "--bare-run", model, "--threads", str(threads)]
                 else:
                     cmd = [sys.executable, "-m", "convzoo", "train", model, "--dataset", DATASET,
                            "--epochs", "1", "--precision", "fp32", "--channels-last", "off",
