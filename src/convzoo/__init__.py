@@ -6,8 +6,37 @@
 138357544
 """
 
-from convzoo.analysis.summary import summary
-from convzoo.registry import ModelCard, create_model, list_models, model_card, register
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["ModelCard", "create_model", "list_models", "model_card", "register", "summary"]
 __version__ = "0.1.0"
+
+# The public names load on first use, so `import convzoo.cli` (and `convzoo --help`)
+# does not pay for importing torch and every model family.
+_LAZY = {
+    "summary": "convzoo.analysis.summary",
+    "ModelCard": "convzoo.registry",
+    "create_model": "convzoo.registry",
+    "list_models": "convzoo.registry",
+    "model_card": "convzoo.registry",
+    "register": "convzoo.registry",
+}
+
+if TYPE_CHECKING:
+    from convzoo.analysis.summary import summary
+    from convzoo.registry import ModelCard, create_model, list_models, model_card, register
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'convzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

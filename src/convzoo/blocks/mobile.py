@@ -10,10 +10,10 @@ for 3x3 kernels (Howard et al. 2017, arXiv:1704.04861, section 3.1).
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torchvision.ops import StochasticDepth
 
 from convzoo.blocks.attention import SqueezeExcite
 from convzoo.blocks.conv import ConvNormAct, LayerFactory
+from convzoo.blocks.regularize import StochasticDepth
 
 __all__ = ["ConvHead", "DepthwiseSeparableConv", "InvertedResidual"]
 

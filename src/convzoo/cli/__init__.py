@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from convzoo.cli import (
+    bench,
     compare,
     conv_cost,
     diagram,
@@ -38,6 +39,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     eval_cmd,
     predict,
     export,
+    bench,
 )
 
 

@@ -6,14 +6,6 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.analysis.compare import (
-    SORT_KEYS,
-    compare,
-    default_cache_dir,
-    plot_compare,
-    select_models,
-    sort_rows,
-)
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, show_table
 
@@ -35,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", help="every model of this family")
     parser.add_argument("--all", action="store_true", help="every registered model")
     parser.add_argument(
-        "--sort", default="year", choices=SORT_KEYS, help="column to sort by (default year)"
+        "--sort",
+        default="year",
+        help="column to sort by: name, family, year, params, macs, depth, activation_bytes, top1 "
+        "(default year)",
     )
     parser.add_argument("--descending", action="store_true", help="largest first")
     parser.add_argument(
@@ -55,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.compare import (
+        compare,
+        default_cache_dir,
+        plot_compare,
+        select_models,
+        sort_rows,
+    )
+
     names = select_models(args.models, family=args.family, all_models=args.all)
     cache = None if args.no_cache else default_cache_dir()
     rows = sort_rows(compare(names, cache_dir=cache), args.sort, descending=args.descending)

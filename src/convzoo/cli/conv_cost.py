@@ -6,7 +6,6 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.analysis.calculators import conv_costs
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import human, print_json, show_table
 
@@ -61,6 +60,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.calculators import conv_costs
+
     h, w = _size(args.size)
     out_channels = args.out_channels or args.in_channels
     costs = conv_costs(

@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json, show_table
-from convzoo.train.evaluation import evaluate_checkpoint
 
 NAME = "eval"
 HELP = "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix."
@@ -36,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.train.evaluation import evaluate_checkpoint
+
     result = evaluate_checkpoint(
         args.checkpoint,
         dataset=args.dataset,

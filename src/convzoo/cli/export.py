@@ -9,8 +9,6 @@ from pathlib import Path
 from rich.table import Table
 
 from convzoo.cli.output import console, human, print_json, show_table
-from convzoo.export.verified import DEFAULT_OPSET, FORMATS, ExportError, export_model
-from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 
 NAME = "export"
 HELP = (
@@ -24,12 +22,14 @@ SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a checkpoint file or a run directory")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="file format")
+    parser.add_argument(
+        "--format", required=True, choices=("onnx", "torchscript"), help="file format"
+    )
     parser.add_argument(
         "-o", "--output", type=Path, help="output file (default: next to the checkpoint)"
     )
     parser.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})"
+        "--opset", type=int, help="ONNX opset (default: the one torch.onnx implements natively)"
     )
     parser.add_argument(
         "--rtol", type=float, default=1e-4, help="allowed difference per unit of max |logit|"
@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.export.verified import DEFAULT_OPSET, ExportError, export_model
+    from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
+
     checkpoint = resolve_checkpoint(args.checkpoint)
     model, config = model_from_checkpoint(checkpoint)
     prep = config.get("preprocess") or {}
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             output,
             format=args.format,
             input_size=(in_channels, int(height), int(width)),
-            opset=args.opset,
+            opset=args.opset or DEFAULT_OPSET,
             rtol=args.rtol,
             atol=args.atol,
             metadata=metadata,

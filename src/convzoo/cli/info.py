@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
-from convzoo.analysis.summary import LayerRow, summary
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, show_table
-from convzoo.registry import ModelCard, Recipe, model_card
+
+if TYPE_CHECKING:
+    from convzoo.analysis.summary import LayerRow
+    from convzoo.registry import ModelCard, Recipe
 
 NAME = "info"
 HELP = (
@@ -115,6 +117,10 @@ def _print_training(card: ModelCard) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.memory import estimate_memory, measure_saved_bytes
+    from convzoo.analysis.summary import summary
+    from convzoo.registry import model_card
+
     card = model_card(args.model)
     create = {"num_classes": args.num_classes, "in_channels": args.in_channels}
     result = summary(

@@ -7,7 +7,6 @@ import argparse
 from rich.table import Table
 
 from convzoo.cli.output import print_json, show_table
-from convzoo.registry import list_models, model_card
 
 NAME = "list"
 HELP = "List the registered models, one line each."
@@ -21,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.registry import list_models, model_card
+
     names = list_models(args.pattern, family=args.family)
     cards = [model_card(n) for n in names]
     if args.json:

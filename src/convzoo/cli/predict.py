@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json
-from convzoo.export.predict import Predictor
 
 NAME = "predict"
 HELP = (
@@ -29,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.export.predict import Predictor
+
     predictor = Predictor.from_checkpoint(args.checkpoint)
     results = predictor.predict_files(args.images, top_k=args.top_k)
     failed = [r for r in results if not r.ok]

@@ -6,7 +6,6 @@ import argparse
 
 from rich.table import Table
 
-from convzoo.analysis.calculators import rf_stack
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, print_json, show_table
 
@@ -34,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from convzoo.analysis.calculators import rf_stack
+
     layers = list(args.layers) + ([s for s in args.stack.split(",") if s] if args.stack else [])
     rows = rf_stack(layers)
     if args.json:

@@ -61,6 +61,8 @@ def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any
         extra["type"] = kind
     if "choices" in f.metadata:
         extra["choices"] = f.metadata["choices"]
+    if "const" in f.metadata:  # `--channels-last` alone means "on"
+        extra.update(nargs="?", const=f.metadata["const"])
     if "metavar" in f.metadata:
         extra["metavar"] = f.metadata["metavar"]
     if f.default is not MISSING and f.default is not None and not optional:

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-from torchvision.ops import StochasticDepth
 
+from convzoo.blocks.regularize import StochasticDepth
 from convzoo.models.base import ConvNet, FeatureInfo
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 

@@ -73,8 +73,18 @@ class TrainConfig:
     )
     seed: int = option(0, "seed of the weights, data order and augmentation")
     deterministic: bool = option(False, "deterministic algorithms (exact resume)")
-    precision: str = option("fp32", "bf16 is autocast", choices=("fp32", "bf16"))
-    channels_last: bool = option(False, "channels-last memory format")
+    precision: str = option(
+        "auto",
+        "fp32, bf16 (autocast) or auto: the fastest on this machine, measured by a short "
+        "cached probe",
+        choices=("auto", "fp32", "bf16"),
+    )
+    channels_last: str = option(
+        "auto",
+        "channels-last memory format: on, off or auto (measured with --precision)",
+        choices=("auto", "on", "off"),
+        const="on",
+    )
     compile: bool = option(False, "torch.compile the model")
     input_size: int | None = option(
         None, "resize images to this square size (default: native, or what the model needs)"
@@ -104,6 +114,8 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.channels_last, bool):  # True/False as in earlier configs
+            self.channels_last = "on" if self.channels_last else "off"
         if not self.model:
             raise ValueError("TrainConfig needs a model name")
         for f in fields(self):
@@ -117,6 +129,11 @@ class TrainConfig:
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
         self.milestones = tuple(self.milestones)
+
+    @property
+    def memory_format_channels_last(self) -> bool:
+        """True when channels_last is on (resolved configs only say on or off)."""
+        return self.channels_last == "on"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -135,6 +152,12 @@ class Resolution:
 
     config: TrainConfig
     sources: dict[str, str]
+
+    def settle(self, values: dict[str, Any], why: str) -> Resolution:
+        """This resolution with `values` filled in for settings that were left open."""
+        return Resolution(
+            replace(self.config, **values), {**self.sources, **dict.fromkeys(values, why)}
+        )
 
 
 def resolve_config(requested: TrainConfig, *, dataset_batch_size: int) -> Resolution:

@@ -39,6 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from convzoo.data import Batches, load_dataset
+from convzoo.train.autotune import resolve_speed
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
@@ -96,9 +97,12 @@ class Trainer:
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
+        parts = build_parts(resolution.config, self.data, self.dist)
+        resolution, self.speed_choice = resolve_speed(
+            resolution, parts, device=self.device, dist=self.dist, out=self.console
+        )
         self.cfg, self.resolved_from = resolution.config, resolution.sources
         cfg = self.cfg
-        parts = build_parts(cfg, self.data, self.dist)
         model = parts.model
         self.model_kwargs, self.input_size, self.notes = (
             parts.model_kwargs,
@@ -110,7 +114,7 @@ class Trainer:
         self.val_batches, self.test_batches = parts.val_batches, parts.test_batches
 
         model.to(self.device)
-        if cfg.channels_last:
+        if cfg.memory_format_channels_last:
             model.to(memory_format=torch.channels_last)
         self.model = model
         self.steps_per_epoch = len(self.train_batches)
@@ -184,6 +188,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "train": asdict(self.cfg),
             "resolved_from": self.resolved_from,
+            "speed_probe": self.speed_choice.as_dict() if self.speed_choice else None,
         }
 
     def _checkpoint(self, kind: str) -> dict[str, Any]:
@@ -329,7 +334,7 @@ class Trainer:
         """One optimizer step; True when a stop was requested (on any rank)."""
         model = unwrap(self.model)
         images, labels = images.to(self.device), labels.to(self.device)
-        if self.cfg.channels_last:
+        if self.cfg.memory_format_channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast(
             self.device.type,
@@ -388,7 +393,8 @@ class Trainer:
         if self.dist.is_main:
             self.log.append(record)
             self.console.print(epoch_line(record, self.cfg.epochs, improved))
-            if time.perf_counter() - self.plotted_at > PLOT_EVERY_S:
+            last = self.epoch == self.cfg.epochs  # _finish draws the final curves
+            if not last and time.perf_counter() - self.plotted_at > PLOT_EVERY_S:
                 self._plot()
         if improved:
             self.save("best")
@@ -406,7 +412,7 @@ class Trainer:
             device=self.device,
             dist=self.dist,
             autocast_dtype=self.autocast_dtype,
-            channels_last=self.cfg.channels_last,
+            channels_last=self.cfg.memory_format_channels_last,
         )
 
     def _title(self) -> str:
@@ -414,6 +420,8 @@ class Trainer:
 
     def _interrupted(self) -> RunResult:
         self.save("last")
+        if self.dist.is_main and self.log.records:
+            self._plot()
         if self.dist.is_main:
             self.console.print(
                 f"\ninterrupted at epoch {self.epoch + 1}, step {self.step}; saved "
