@@ -1,5 +1,7 @@
 """`features_only` backbones of every registered network: lean, exact, selectable."""
 
+from collections import OrderedDict
+
 import pytest
 import torch
 
@@ -122,3 +124,27 @@ def test_final_bn_relu_is_dropped_with_the_last_stage(name):
         cut = convzoo.create_model(name, features_only=True, out_indices=(n - 2,))
     assert list(whole.model.final.parameters()), "the last map ends with the final BN-ReLU"
     assert not list(cut.model.final.parameters())
+
+
+@pytest.mark.parametrize(
+    ("name", "out_indices"),
+    [("resnet18", (2, 3, 4)), ("densenet121", (3, 5, 7)), ("mobilenet_v2", (3, 4, 6))],
+)
+def test_feature_pyramid_network_on_three_families(name, out_indices):
+    """docs/backbones.md: torchvision's FPN on the maps, one training step end to end."""
+    from torchvision.ops import FeaturePyramidNetwork
+
+    backbone = convzoo.create_model(name, features_only=True, out_indices=out_indices)
+    info = backbone.feature_info
+    assert info.reductions() == [8, 16, 32]
+    fpn = FeaturePyramidNetwork(info.channels(), out_channels=32)
+    maps = backbone(torch.randn(2, 3, 64, 64))
+    pyramid = fpn(OrderedDict(zip(info.names(), maps, strict=True)))
+    assert [tuple(p.shape) for p in pyramid.values()] == [
+        (2, 32, 8, 8),
+        (2, 32, 4, 4),
+        (2, 32, 2, 2),
+    ]
+    sum(p.square().mean() for p in pyramid.values()).backward()
+    for module in (backbone, fpn):
+        assert all(p.grad is not None for p in module.parameters())
