@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 import convzoo
-from convzoo.models.base import AuxOutput
+from convzoo.models.base import AuxOutput, FeatureInfo
 
 
 def logits_of(output: Tensor | AuxOutput) -> list[Tensor]:
@@ -34,10 +34,15 @@ HEAVY_PARAMS = 60_000_000
 
 
 @functools.cache
-def param_count(name: str) -> int:
+def meta_facts(name: str) -> tuple[int, tuple[FeatureInfo, ...]]:
+    """(parameter count, feature_info) of a registered network, built once per session."""
     with torch.device("meta"):
         model = convzoo.create_model(name)
-    return sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters()), tuple(model.feature_info)
+
+
+def param_count(name: str) -> int:
+    return meta_facts(name)[0]
 
 
 def heavy(name: str) -> bool:

@@ -5,36 +5,51 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 import convzoo
 from convzoo.models.base import ConvNet
+from convzoo.train.engine import compute_loss
+from convzoo.train.optim import build_optimizer
 from tests.helpers import heavy, logits_of, small_input
 
 ALL = convzoo.list_models()
 CLASSIFIERS = [n for n in ALL if convzoo.model_card(n).task == "classification"]
 
 
-FORWARD_BACKWARD = [
+TRAIN_STEP = [
     pytest.param(name, "cpu", marks=pytest.mark.slow if heavy(name) else (), id=f"{name}-cpu")
-    for name in CLASSIFIERS
-] + [pytest.param(name, "meta", id=f"{name}-meta") for name in CLASSIFIERS if heavy(name)]
+    for name in ALL
+] + [pytest.param(name, "meta", id=f"{name}-meta") for name in ALL if heavy(name)]
 
 
-@pytest.mark.parametrize(("name", "device"), FORWARD_BACKWARD)
-def test_forward_backward_every_parameter_gets_a_gradient(name, device):
+@pytest.mark.parametrize(("name", "device"), TRAIN_STEP)
+def test_one_training_step_every_parameter_gets_a_gradient(name, device):
+    """The step `convzoo train` takes: forward in train mode, the engine's loss (main and
+    weighted auxiliary heads), backward, the engine's optimizer."""
     with torch.device(device):
         model = convzoo.create_model(name, num_classes=7)
     assert isinstance(model, ConvNet)
     model.train()
     x = small_input(model).to(device)
-    outputs = logits_of(model(x))
-    assert all(o.shape == (2, 7) for o in outputs)
-    sum(o.float().pow(2).mean() for o in outputs).backward()
+    output = model(x)
+    logits = logits_of(output)
+    assert all(o.shape[:2] == (2, 7) for o in logits)
+    labels = torch.randint(0, 7, (2, *logits[0].shape[2:]), device=device)  # U-Net: per pixel
+    loss, main = compute_loss(output, labels, nn.CrossEntropyLoss(), model)
+    assert main is logits[0]
+    optimizer = build_optimizer(model, "sgd", lr=0.1, weight_decay=5e-4)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None, f"{pname} got no gradient"
         if device == "cpu":  # meta tensors carry shapes, not values
             assert torch.isfinite(p.grad).all(), f"{pname} has a non-finite gradient"
-    assert device == "meta" or all(torch.isfinite(o).all() for o in outputs)
+    before = model.head.fc.weight.detach().clone()
+    optimizer.step()
+    if device == "cpu":
+        assert torch.isfinite(loss) and all(torch.isfinite(o).all() for o in logits)
+        assert not torch.equal(model.head.fc.weight, before), "the step changed no weight"
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)

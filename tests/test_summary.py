@@ -106,3 +106,31 @@ def test_auxiliary_heads_have_training_only_rows_that_complete_the_total():
     assert [(r.name, r.training_only) for r in top] == [
         ("stem", False), ("stages", False), ("aux_heads", True), ("head", False)
     ]  # fmt: skip
+
+
+def test_summary_in_one_thread_leaves_models_built_in_another_initialised():
+    """Analysis builds meta models without initialising them; a model built meanwhile in
+    another thread (a server answering requests) is initialised exactly as when built alone."""
+    import threading
+
+    torch.manual_seed(0)
+    reference = convzoo.create_model("resnet18").state_dict()
+    done, summaries = threading.Event(), []
+
+    def analyse() -> None:
+        while not done.is_set():
+            summaries.append(summary("resnet50").total_params)
+
+    worker = threading.Thread(target=analyse)
+    worker.start()
+    try:
+        built = []
+        for _ in range(4):
+            torch.manual_seed(0)
+            built.append(convzoo.create_model("resnet18").state_dict())
+    finally:
+        done.set()
+        worker.join()
+    assert summaries, "summary never ran while the models were built"
+    for state in built:
+        assert all(torch.equal(state[k], v) for k, v in reference.items())

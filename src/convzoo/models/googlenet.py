@@ -140,14 +140,17 @@ class GoogLeNetConfig:
 
 
 GOOGLENET = GoogLeNetConfig(
-    GOOGLENET_ROWS, (5,), False, True, 3, ("4a", "4d"), aux_paper_pool=True, dropout=0.4
-)
+    rows=GOOGLENET_ROWS, wide_kernels=(5,), batch_norm=False, lrn=True, stage_pool=3,
+    aux_after=("4a", "4d"), aux_paper_pool=True, dropout=0.4,
+)  # fmt: skip
 GOOGLENET_BN = GoogLeNetConfig(
-    GOOGLENET_ROWS, (3,), True, False, 2, ("4a", "4d"), aux_paper_pool=False, dropout=0.2
-)
+    rows=GOOGLENET_ROWS, wide_kernels=(3,), batch_norm=True, lrn=False, stage_pool=2,
+    aux_after=("4a", "4d"), aux_paper_pool=False, dropout=0.2,
+)  # fmt: skip
 BN_INCEPTION = GoogLeNetConfig(
-    BN_INCEPTION_ROWS, (3, 3), True, False, None, (), aux_paper_pool=False, dropout=0.2
-)
+    rows=BN_INCEPTION_ROWS, wide_kernels=(3, 3), batch_norm=True, lrn=False, stage_pool=None,
+    aux_after=(), aux_paper_pool=False, dropout=0.2,
+)  # fmt: skip
 
 
 def _pool(kind: str, stride: int) -> nn.Module:
