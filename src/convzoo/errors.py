@@ -15,6 +15,7 @@ __all__ = [
     "BadImagesError",
     "CheckpointError",
     "ConvzooError",
+    "ConvzooWarning",
     "OutputError",
     "describe_os_error",
 ]
@@ -30,6 +31,10 @@ class CheckpointError(ConvzooError, ValueError):
 
 class BadImagesError(ConvzooError, ValueError):
     """Image files of a dataset that cannot be decoded."""
+
+
+class ConvzooWarning(UserWarning):
+    """Something that makes a result doubtful (NaN inputs, huge images); the CLI prints one line."""
 
 
 class OutputError(ConvzooError, OSError):

@@ -47,7 +47,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     h, w = _size(args.size)
-    out_channels = args.out_channels or args.in_channels
+    out_channels = args.in_channels if args.out_channels is None else args.out_channels
     costs = conv_costs(
         args.kernel,
         args.in_channels,

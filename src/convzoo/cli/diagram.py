@@ -6,6 +6,7 @@ import argparse
 
 from convzoo.analysis.diagram import render_diagram
 from convzoo.cli.output import console
+from convzoo.outputs import prepare_output
 
 NAME = "diagram"
 HELP = (
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     path = render_diagram(
         args.model,
-        args.output,
+        prepare_output(args.output, what="diagram"),
         args.input_size,
         depth=args.depth,
         collapse=not args.no_collapse,

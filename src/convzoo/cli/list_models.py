@@ -7,7 +7,7 @@ import argparse
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json
-from convzoo.registry import list_models, model_card
+from convzoo.registry import list_families, list_models, model_card
 
 NAME = "list"
 HELP = "List the registered models, one line each."
@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.family is not None and args.family not in list_families():
+        raise ValueError(f"unknown family {args.family!r}; known: {', '.join(list_families())}")
     names = list_models(args.pattern, family=args.family)
     cards = [model_card(n) for n in names]
     if args.json:
