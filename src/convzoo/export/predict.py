@@ -72,7 +72,7 @@ class Preprocess:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Preprocess:
         """From a checkpoint config (its "preprocess" entry)."""
-        if "preprocess" not in config:
+        if not config.get("preprocess"):
             raise ValueError(
                 "its config has no 'preprocess' entry (in_channels, input_size, mean, std), "
                 "so images cannot be prepared as in training"
@@ -175,9 +175,7 @@ def expand_image_paths(paths: Iterable[str | Path]) -> list[str]:
             str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in extensions
         )
         if not images:
-            raise ValueError(
-                f"{path} is a folder with no image files ({', '.join(sorted(extensions)[:6])} ...)"
-            )
+            raise ValueError(f"{path} is a folder with no image files PIL can read")
         expanded.extend(images)
     return expanded
 
