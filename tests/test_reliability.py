@@ -50,14 +50,15 @@ class Case:
     tried: str  # the bad input, in words (first column of the doc table)
     expect: str  # regex the message must match: the promise this case keeps
     run: Callable[[Path], str]  # does it in a fresh folder; returns what the user sees
+    slow: bool = False  # several exports or a second Python process: `pytest -m slow`
 
 
 CASES: list[Case] = []
 
 
-def case(id: str, area: str, tried: str, expect: str):
+def case(id: str, area: str, tried: str, expect: str, *, slow: bool = False):
     def register(run: Callable[[Path], str]) -> Callable[[Path], str]:
-        CASES.append(Case(id, area, tried, expect, run))
+        CASES.append(Case(id, area, tried, expect, run, slow))
         return run
 
     return register
@@ -94,17 +95,17 @@ def warned(fn: Callable[[], object]) -> str:
     return f"ConvzooWarning: {ours[0].message}"
 
 
-DIGITS = list("0123456789")
+SYNTHETIC = "synthetic:channels=1,classes=10,train=16,test=32"  # small: evals take a moment
 
 
 def lenet_checkpoint(path: Path, *, weights=None, **config) -> Path:
-    """A checkpoint of the registered lenet5 in the trainer's format (digits, 32x32)."""
+    """A checkpoint of the registered lenet5 in the trainer's format (32x32 grayscale)."""
     model = convzoo.create_model("lenet5")
     cfg = {
         "model": "lenet5",
         "model_kwargs": {},
-        "dataset": "digits",
-        "classes": DIGITS,
+        "dataset": SYNTHETIC,
+        "classes": [f"class{i}" for i in range(10)],
         "preprocess": {"in_channels": 1, "input_size": [32, 32], "mean": [0.5], "std": [0.25]},
         **config,
     }
@@ -227,12 +228,12 @@ def _(tmp: Path) -> str:
 @case(
     "ckpt-config-other-model",
     "checkpoints",
-    "predict with a lenet5 checkpoint whose config names alexnet",
-    r"stored weights do not fit the model its config describes \(alexnet.*tensors missing",
+    "predict with a lenet5 checkpoint whose config names resnet20",
+    r"stored weights do not fit the model its config describes \(resnet20.*tensors missing",
 )
 def _(tmp: Path) -> str:
     write_images(tmp, ["a.png"])
-    return cli("predict", lenet_checkpoint(tmp / "best.pt", model="alexnet"), tmp / "a.png")
+    return cli("predict", lenet_checkpoint(tmp / "best.pt", model="resnet20"), tmp / "a.png")
 
 
 # -- checkpoints: writing -------------------------------------------------------
@@ -313,6 +314,7 @@ except Exception as exc:
     "saving over last.pt in a folder the user may not write (chmod 555, as a non-root user)",
     r"could not save checkpoint .*: permission denied \(the folder is not writable\); "
     r"the previous last\.pt is intact",
+    slow=True,
 )
 def _(tmp: Path) -> str:
     folder = tmp / "run"
@@ -377,16 +379,15 @@ def _(tmp: Path) -> str:
 @case(
     "eval-other-class-names",
     "eval",
-    "eval of a digits checkpoint on a 10-class dataset with other class names",
+    "eval of a digits checkpoint on another 10-class dataset (other class names)",
     r"names them differently \('0' vs 'class0'.*Pass --allow-other-classes",
 )
 def _(tmp: Path) -> str:
-    path = lenet_checkpoint(tmp / "best.pt")
-    other = "synthetic:channels=1,classes=10"
-    shown = cli("eval", path, "--dataset", other)
+    path = lenet_checkpoint(tmp / "best.pt", dataset="digits", classes=list("0123456789"))
+    shown = cli("eval", path, "--dataset", SYNTHETIC)
     assert not list(tmp.glob("eval-*.json")), "a refused eval wrote a report"
-    forced = cli("eval", path, "--dataset", other, "--allow-other-classes")
-    assert forced == "exit 0", forced
+    forced = cli("eval", path, "--dataset", SYNTHETIC, "--allow-other-classes")
+    assert forced.startswith("exit 0; convzoo eval: warning: class names differ"), forced
     report = json.loads(next(tmp.glob("eval-*.json")).read_text())
     assert report["warnings"] == [
         "class names differ from the checkpoint's; scored by output index"
@@ -548,6 +549,7 @@ def _(tmp: Path) -> str:
     "writers",
     "export -o, compare --plot, diagram -o and eval --out into folders that do not exist yet",
     r"^exit 0; all four files written, missing folders created$",
+    slow=True,
 )
 def _(tmp: Path) -> str:
     ckpt = lenet_checkpoint(tmp / "best.pt")
@@ -555,7 +557,7 @@ def _(tmp: Path) -> str:
         "export": tmp / "a" / "b" / "m.torchscript.pt",
         "compare": tmp / "c" / "d" / "zoo.png",
         "diagram": tmp / "e" / "f" / "lenet5.dot",
-        "eval": tmp / "g" / "h" / "eval-digits.json",
+        "eval": tmp / "g" / "h" / "eval-synthetic_channels_1_classes_10_train_16_test_32.json",
     }
     for argv in (
         ["export", ckpt, "--format", "torchscript", "-o", targets["export"]],
@@ -756,7 +758,9 @@ def doc_row(c: Case, shown: str, tmp: Path) -> str:
     return f"| {c.area} | {c.tried} | `{c.id}` | {text} |"
 
 
-@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize(
+    "c", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES]
+)
 def test_case(c: Case, tmp_path: Path) -> None:
     shown = c.run(tmp_path)
     assert re.search(c.expect, shown), f"{c.id}: {shown!r} does not match {c.expect!r}"
