@@ -34,6 +34,7 @@ from PIL import Image
 import convzoo
 from convzoo.cli import main
 from convzoo.data import Batches, load_dataset
+from convzoo.errors import ConvzooWarning
 from convzoo.train.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def warned(fn: Callable[[], object]) -> str:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fn()
-    ours = [w for w in caught if issubclass(w.category, convzoo.errors.ConvzooWarning)]
+    ours = [w for w in caught if issubclass(w.category, ConvzooWarning)]
     assert ours, f"no ConvzooWarning among {[str(w.message) for w in caught]}"
     return f"ConvzooWarning: {ours[0].message}"
 
