@@ -461,6 +461,26 @@ def _(tmp: Path) -> str:
 
 
 @case(
+    "folder-skip-bad-train",
+    "datasets",
+    "train --skip-bad-images on such a folder of 16 files (one short epoch)",
+    r"exit 0; config\.json notes: skipped 3 unreadable image files of 16",
+    slow=True,
+)
+def _(tmp: Path) -> str:
+    root = pets(tmp, per_class=8)
+    break_files(root)
+    run = tmp / "run"
+    shown = cli("train", "lenet5", "--dataset", f"folder:{root}", "--skip-bad-images",
+                "--input-size", "32", "--epochs", "1", "--batch-size", "4", "--workers", "0",
+                "--no-progress", "--no-tensorboard", "--out", run)  # fmt: skip
+    notes = json.loads((run / "config.json").read_text())["notes"]
+    skipped = [n for n in notes if n.startswith("skipped")]
+    assert shown == "exit 0" and skipped, (shown, notes)
+    return f"{shown}; config.json notes: {skipped[0].split(':')[0]}"
+
+
+@case(
     "train-skip-bad-not-folder",
     "datasets",
     "train --skip-bad-images on a dataset that is not a folder",

@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _unrecognized(command: str, extra: list[str]) -> str:
     """argparse's complaint, plus what a leading '-' on an rf layer (``-3x3``) means."""
-    dashed = [a for a in extra if command == "rf" and a[1:2].isdigit()]
+    dashed = [a for a in extra if command == "rf" and a[:1] == "-" and a[1:2].isdigit()]
     if dashed:
         return (
             f"rf: {dashed[0]!r} reads as an option because of its leading '-'; layers are "
