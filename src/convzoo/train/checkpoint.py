@@ -63,11 +63,15 @@ class CheckpointSaveError(OutputError):
 
     def __init__(self, path: Path, cause: BaseException) -> None:
         self.path = path
-        kept = (
-            f"the previous {path.name} is intact"
-            if path.is_file()
-            else "no partial file was left behind"
-        )
+        try:
+            existed: bool | None = path.is_file()
+        except OSError:  # the folder cannot even be searched
+            existed = None
+        kept = {
+            True: f"the previous {path.name} is intact",
+            False: "no partial file was left behind",
+            None: f"any previous {path.name} is untouched",
+        }[existed]
         super().__init__(f"could not save checkpoint {path}: {describe_os_error(cause)}; {kept}")
         self.errno = getattr(cause, "errno", None)
 
