@@ -9,12 +9,12 @@ as ``convzoo VERB: error: MESSAGE`` with exit code 2.
 from __future__ import annotations
 
 import errno
-from pathlib import Path
 
 __all__ = [
     "BadImagesError",
     "CheckpointError",
     "ConvzooError",
+    "ConvzooWarning",
     "OutputError",
     "describe_os_error",
 ]
@@ -30,6 +30,10 @@ class CheckpointError(ConvzooError, ValueError):
 
 class BadImagesError(ConvzooError, ValueError):
     """Image files of a dataset that cannot be decoded."""
+
+
+class ConvzooWarning(UserWarning):
+    """Something that makes a result doubtful (NaN inputs, huge images); the CLI prints one line."""
 
 
 class OutputError(ConvzooError, OSError):
@@ -56,13 +60,6 @@ def describe_os_error(exc: BaseException) -> str:
     if code in _REASONS:
         return _REASONS[code]
     text = str(exc)
-    if "No space left" in text or "file write failed" in text:
-        return _REASONS[errno.ENOSPC]  # torch's zip writer hides the errno in its message
+    if "No space left" in text:  # an errno lost on the way, its text kept
+        return _REASONS[errno.ENOSPC]
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def output_error(path: str | Path, exc: BaseException, what: str = "file") -> OutputError:
-    """`OutputError` for a failed write of `path`, saying what failed and why."""
-    error = OutputError(f"could not write {what} {path}: {describe_os_error(exc)}")
-    error.errno = getattr(exc, "errno", None)
-    return error

@@ -29,6 +29,9 @@ _SPEC = re.compile(
 )
 
 
+MAX_RF = 1_000_000  # pixels: a receptive field or stride beyond this is a typo, not a network
+
+
 @dataclass(frozen=True)
 class StackLayer:
     kind: str  # "conv" or "pool"
@@ -42,6 +45,8 @@ class StackLayer:
             raise ValueError(f"layer kind must be conv or pool, got {self.kind!r}")
         if min(self.kernel, self.stride, self.dilation) < 1:
             raise ValueError(f"kernel, stride and dilation must be >= 1, got {self}")
+        if max(self.kernel, self.stride, self.dilation) > MAX_RF:
+            raise ValueError(f"kernel, stride and dilation must be <= {MAX_RF:,}, got {self.label}")
 
     @property
     def label(self) -> str:
@@ -104,6 +109,12 @@ def rf_stack(layers: list[StackLayer | str]) -> list[StackRow]:
         jump *= layer.stride
         if layer.kind == "conv":
             weights += layer.kernel**2
+        if size > MAX_RF or jump > MAX_RF:
+            raise ValueError(
+                f"after layer {len(rows) + 1} ({layer.label}) the receptive field is {size:.3g} px "
+                f"with a total stride of {jump:.3g}: more than {MAX_RF:,} px, larger than "
+                "any image; check the layers"
+            )
         rows.append(StackRow(layer.label, size, jump, start, weights, size**2))
     return rows
 
@@ -143,13 +154,18 @@ def conv_costs(
     ):
         if value < 1:
             raise ValueError(f"{label} must be >= 1, got {value}")
+    if bottleneck > in_channels:
+        raise ValueError(
+            f"bottleneck={bottleneck} would reduce {in_channels} channels to less than one; "
+            f"it must be at most in_channels"
+        )
     if in_channels % groups or out_channels % groups:
         raise ValueError(
             f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
         )
     positions = height * width
     k2 = kernel * kernel
-    mid = max(1, in_channels // bottleneck)
+    mid = in_channels // bottleneck
     # weights per output position; MobileNet's formulas for the first two
     standard = standard_conv_cost(kernel, in_channels, out_channels, 1).params
     separable = depthwise_separable_cost(kernel, in_channels, out_channels, 1).params

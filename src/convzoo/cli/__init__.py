@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from convzoo.cli import (
@@ -26,7 +27,7 @@ from convzoo.cli import (
     train,
 )
 from convzoo.cli import eval as eval_cmd
-from convzoo.errors import ConvzooError
+from convzoo.errors import ConvzooError, ConvzooWarning
 
 COMMANDS: tuple[ModuleType, ...] = (
     list_models,
@@ -64,9 +65,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except (ConvzooError, ValueError, FileNotFoundError, TypeError) as exc:
-        print(f"convzoo {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.error(_unrecognized(args.command, extra))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConvzooWarning)  # one line per file, not per call site
+        warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
+        try:
+            return int(args.run(args) or 0)
+        except (ConvzooError, ValueError, FileNotFoundError, TypeError) as exc:
+            print(f"convzoo {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+
+
+def _unrecognized(command: str, extra: list[str]) -> str:
+    """argparse's complaint, plus what a leading '-' on an rf layer (``-3x3``) means."""
+    dashed = [a for a in extra if command == "rf" and a[:1] == "-" and a[1:2].isdigit()]
+    if dashed:
+        return (
+            f"rf: {dashed[0]!r} reads as an option because of its leading '-'; layers are "
+            f"written without it ({dashed[0][1:]!r}), and sizes cannot be negative"
+        )
+    return f"unrecognized arguments: {' '.join(extra)}"
+
+
+def _one_line_warnings(command: str, default: Callable[..., None]) -> Callable[..., None]:
+    """Print convzoo's own warnings as ``convzoo VERB: warning: ...``; others as usual."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, ConvzooWarning):
+            print(f"convzoo {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from convzoo.cli.formats import to_csv, to_markdown
 from convzoo.cli.output import console, human, print_json, show_table
+from convzoo.outputs import prepare_output
 
 NAME = "compare"
 HELP = (
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else default_cache_dir()
     rows = sort_rows(compare(names, cache_dir=cache), args.sort, descending=args.descending)
     if args.plot:
-        path = plot_compare(rows, args.plot, y=args.y)
+        path = plot_compare(rows, prepare_output(args.plot, what="plot"), y=args.y)
         if not (args.json or args.csv or args.markdown):
             console.print(f"wrote {path}")
     if args.json:

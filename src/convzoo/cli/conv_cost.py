@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from convzoo.analysis.calculators import conv_costs
 
     h, w = _size(args.size)
-    out_channels = args.out_channels or args.in_channels
+    out_channels = args.in_channels if args.out_channels is None else args.out_channels
     costs = conv_costs(
         args.kernel,
         args.in_channels,

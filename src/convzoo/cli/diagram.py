@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from convzoo.cli.output import console, print_json
+from convzoo.outputs import prepare_output
 
 NAME = "diagram"
 HELP = (
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         path = render_diagram(
             args.model,
-            args.output,
+            prepare_output(args.output, what="diagram"),
             args.input_size,
             depth=args.depth,
             collapse=not args.no_collapse,

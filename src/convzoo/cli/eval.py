@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json, show_table
+from convzoo.errors import ConvzooWarning
 
 NAME = "eval"
 HELP = "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix."
 EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fashion-mnist"
-
-warnings = Console(stderr=True)  # doubts about the numbers, kept apart from the results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         allow_other_classes=args.allow_other_classes,
     )
     for note in result["warnings"]:
-        warnings.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False)
+        warnings.warn(note, ConvzooWarning, stacklevel=1)
     if args.json:
         print_json(result)
         return 0

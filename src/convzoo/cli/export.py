@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.table import Table
 
 from convzoo.cli.output import console, human, print_json, show_table
+from convzoo.outputs import prepare_output
 
 NAME = "export"
 HELP = (
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--atol", type=float, default=0.0, help="allowed absolute difference on top (default 0)"
     )
+    parser.add_argument("--force", action="store_true", help="replace an existing output file")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -49,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     prep = config.get("preprocess") or {}
     in_channels = int(prep.get("in_channels", model.in_channels))
     height, width = prep.get("input_size", model.default_input_size)
-    output = args.output or checkpoint.with_name(checkpoint.stem + SUFFIX[args.format])
+    output = prepare_output(
+        args.output or checkpoint.with_name(checkpoint.stem + SUFFIX[args.format]),
+        what="export file",
+        overwrite=args.force,
+    )
     metadata = {
         "model": config.get("model"),
         "preprocess": prep,

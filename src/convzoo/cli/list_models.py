@@ -20,8 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convzoo.registry import list_models, model_card
+    from convzoo.registry import list_families, list_models, model_card
 
+    if args.family is not None and args.family not in list_families():
+        raise ValueError(f"unknown family {args.family!r}; known: {', '.join(list_families())}")
     names = list_models(args.pattern, family=args.family)
     cards = [model_card(n) for n in names]
     if args.json:

@@ -22,16 +22,21 @@ errors = Console(stderr=True)  # per-file failures, kept apart from the results
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a checkpoint file or a run directory")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    parser.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="image files (PNG, JPEG, ...) or folders of them (their images, sorted by name)",
+    )
     parser.add_argument("--top-k", type=int, default=5, help="classes per image (default: 5)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
-    from convzoo.export.predict import Predictor
+    from convzoo.export.predict import Predictor, expand_image_paths
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
-    results = predictor.predict_files(args.images, top_k=args.top_k)
+    results = predictor.predict_files(expand_image_paths(args.images), top_k=args.top_k)
     failed = [r for r in results if not r.ok]
     if args.json:
         print_json([r.as_dict() for r in results])

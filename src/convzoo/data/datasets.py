@@ -199,7 +199,7 @@ def scan_images(paths: Sequence[str], *, threads: int | None = None) -> list[tup
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(threads or min(16, 4 * (os.cpu_count() or 1))) as pool:
-        reasons = list(pool.map(check_image_header, paths, chunksize=64))
+        reasons = list(pool.map(check_image_header, paths))
     return [(path, reason) for path, reason in zip(paths, reasons, strict=True) if reason]
 
 

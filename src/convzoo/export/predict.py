@@ -15,6 +15,8 @@ A file that is missing, not an image or truncated does not stop the others: its
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,9 @@ from torch import Tensor, nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-__all__ = ["ClassScore", "FilePrediction", "Predictor", "Preprocess"]
+from convzoo.errors import ConvzooWarning
+
+__all__ = ["ClassScore", "FilePrediction", "Predictor", "Preprocess", "expand_image_paths"]
 
 PIL_MODES = {1: "L", 3: "RGB"}
 RESIZE_MODES = ("bilinear-antialias",)
@@ -68,7 +72,7 @@ class Preprocess:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Preprocess:
         """From a checkpoint config (its "preprocess" entry)."""
-        if "preprocess" not in config:
+        if not config.get("preprocess"):
             raise ValueError(
                 "its config has no 'preprocess' entry (in_channels, input_size, mean, std), "
                 "so images cannot be prepared as in training"
@@ -118,14 +122,62 @@ class Preprocess:
                 f"{path}: no such file" if not path.exists() else f"{path}: not a file"
             )
         try:
-            with Image.open(path) as image:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                try:
+                    image = Image.open(path)
+                except Image.DecompressionBombWarning:
+                    image = self._open_large(path)
+            with image:
                 image.load()  # decode now: a truncated file fails here, not later
                 pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
         except UnidentifiedImageError:
             raise ValueError(f"{path}: not an image PIL can read") from None
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError as exc:
+            pixels_said = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f" ({int(pixels_said.group(1)):,} pixels)" if pixels_said else ""
+            raise ValueError(
+                f"{path}: refused, the image is too large{size}: more than twice PIL's limit "
+                f"of {Image.MAX_IMAGE_PIXELS:,} pixels, a possible decompression bomb"
+            ) from None
+        except (OSError, SyntaxError, ValueError) as exc:
             raise ValueError(f"{path}: unreadable image ({exc})") from None
         return self.transform()(pixels)
+
+    def _open_large(self, path: Path) -> Image.Image:
+        """Open an image above PIL's decompression-bomb limit (below twice it), saying so."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        w, h = image.size
+        warnings.warn(
+            f"{path} is {w}x{h} = {w * h:,} pixels, above PIL's {Image.MAX_IMAGE_PIXELS:,}-pixel "
+            f"safety limit against decompression bombs; reading it anyway (it is resized to "
+            f"{self.input_size[0]}x{self.input_size[1]}). Downscale such files first.",
+            ConvzooWarning,
+            stacklevel=3,
+        )
+        return image
+
+
+def expand_image_paths(paths: Iterable[str | Path]) -> list[str]:
+    """Files as given; a folder becomes its image files (by extension), sorted by name.
+
+    Folders are not searched recursively; one with no image files is a `ValueError`.
+    """
+    extensions = {ext.lower() for ext in Image.registered_extensions()}
+    expanded: list[str] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            expanded.append(str(path))
+            continue
+        images = sorted(
+            str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in extensions
+        )
+        if not images:
+            raise ValueError(f"{path} is a folder with no image files PIL can read")
+        expanded.extend(images)
+    return expanded
 
 
 def _to_mode(image: Image.Image, mode: str) -> Image.Image:
@@ -218,7 +270,17 @@ class Predictor:
 
     @torch.no_grad()
     def probabilities(self, batch: Tensor) -> Tensor:
-        """Softmax over the classes for a preprocessed batch (N, C, H, W)."""
+        """Softmax over the classes for a preprocessed batch (N, C, H, W).
+
+        Warns (`ConvzooWarning`) when the batch holds NaN or inf: those rows come out NaN.
+        """
+        bad = int((~torch.isfinite(batch.flatten(1))).any(dim=1).sum()) if batch.numel() else 0
+        if bad:
+            warnings.warn(
+                f"{bad} of {len(batch)} inputs hold NaN or inf values; their probabilities are NaN",
+                ConvzooWarning,
+                stacklevel=2,
+            )
         output = self.model(batch)
         logits = output[0] if isinstance(output, tuple) else output  # AuxOutput -> main head
         return logits.float().softmax(dim=1)
@@ -244,6 +306,15 @@ class Predictor:
 
     def _run(self, pending: list[tuple[int, str, Tensor]], top_k: int) -> dict[int, FilePrediction]:
         probs = self.probabilities(torch.stack([x for _, _, x in pending]))  # (N, classes)
+        finite = probs.isfinite().all(dim=1).tolist()
+        broken = [path for (_, path, _), ok in zip(pending, finite, strict=True) if not ok]
+        if broken:
+            warnings.warn(
+                f"the model gives NaN or inf for {', '.join(broken)} (diverged weights, or "
+                "non-finite pixels); those probabilities mean nothing",
+                ConvzooWarning,
+                stacklevel=3,
+            )
         values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
         return {
             position: FilePrediction(

@@ -63,11 +63,15 @@ class CheckpointSaveError(OutputError):
 
     def __init__(self, path: Path, cause: BaseException) -> None:
         self.path = path
-        kept = (
-            f"the previous {path.name} is intact"
-            if path.is_file()
-            else "no partial file was left behind"
-        )
+        try:
+            existed: bool | None = path.is_file()
+        except OSError:  # the folder cannot even be searched
+            existed = None
+        kept = {
+            True: f"the previous {path.name} is intact",
+            False: "no partial file was left behind",
+            None: f"any previous {path.name} is untouched",
+        }[existed]
         super().__init__(f"could not save checkpoint {path}: {describe_os_error(cause)}; {kept}")
         self.errno = getattr(cause, "errno", None)
 
@@ -95,7 +99,11 @@ def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
+            recorder = _WriteRecorder(handle)
+            try:
+                torch.save(payload, recorder)
+            except RuntimeError as exc:  # torch's zip writer hides the OSError (e.g. ENOSPC)
+                raise (recorder.error or exc) from exc
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -103,6 +111,23 @@ def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+class _WriteRecorder:
+    """A file wrapper that remembers the OSError of a failed write for the message."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def _fsync_dir(folder: Path) -> None:
