@@ -14,7 +14,6 @@ import typing
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
-from convzoo.data.datasets import SKIP_BAD_SUFFIX
 from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args
 
 NAME = "train"
@@ -127,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
 def with_skip_bad(dataset: str) -> str:
     """--skip-bad-images is part of the dataset's name, so resume and eval apply it too."""
+    from convzoo.data.datasets import SKIP_BAD_SUFFIX
+
     if not dataset.startswith("folder:"):
         raise ValueError(f"--skip-bad-images applies to folder:PATH datasets, not {dataset}")
     return dataset.removesuffix(SKIP_BAD_SUFFIX) + SKIP_BAD_SUFFIX
