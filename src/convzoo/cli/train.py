@@ -14,7 +14,7 @@ import typing
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
-from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args
+from convzoo.train.config import TrainConfig, parse_model_args
 
 NAME = "train"
 HELP = "Train a model on a dataset, with progress, checkpoints, logs, curves and a test score."
@@ -89,25 +89,25 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from convzoo.train.distributed import shutdown
-    from convzoo.train.engine import NonFiniteLossError, resume, train
+    from convzoo.train.engine import TrainingStopped, resume, train
+    from convzoo.train.resume_changes import check_resume_changes
 
     settings = given_settings(args)
     try:
         if args.resume:
-            fixed = sorted(set(settings) - set(RESUMABLE))
-            if args.model or args.model_arg or fixed:
-                given = [*(["MODEL"] if args.model else []), *fixed]
+            if args.model or args.model_arg:
                 raise ValueError(
-                    f"--resume continues with the run's own settings; cannot change "
-                    f"{', '.join(given or ['--model-arg'])} (may change: {', '.join(RESUMABLE)})"
+                    "--resume continues the run's own model; drop "
+                    f"{'the model name' if args.model else '--model-arg'} (the run knows it)"
                 )
+            check_resume_changes(settings)
             result = resume(args.resume, **settings)
         else:
             if not args.model:
                 raise ValueError("name a model to train (or pass --resume RUN_DIR)")
             model_kwargs = parse_model_args(args.model_arg)
             result = train(TrainConfig(model=args.model, model_kwargs=model_kwargs, **settings))
-    except NonFiniteLossError as exc:
+    except TrainingStopped as exc:
         print(f"convzoo train: stopped: {exc}", file=sys.stderr)
         return 1
     finally:

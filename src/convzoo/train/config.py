@@ -19,8 +19,9 @@ from typing import Any
 
 __all__ = ["RESUMABLE", "Resolution", "TrainConfig", "option", "parse_model_args", "resolve_config"]
 
-# settings a resumed run may change: they do not alter what the result means
-RESUMABLE = ("epochs", "progress", "num_workers", "threads", "tensorboard", "device")
+# settings a resumed run may change (see convzoo.train.resume_changes): more epochs, a new
+# peak lr from the resume point, and those that do not alter what the result means
+RESUMABLE = ("epochs", "lr", "progress", "num_workers", "threads", "tensorboard", "device")
 
 
 def option(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
@@ -96,6 +97,7 @@ class TrainConfig:
         metadata={"help": "extra keywords for the model builder", "cli": False},
     )
     out: str | None = option(None, "run directory (default runs/<model>-<dataset>-<timestamp>)")
+    force: bool = option(False, "replace the run already in --out (its files are removed first)")
     threads: int | None = option(None, "torch threads per process")
     progress: bool = option(True, "progress bar (otherwise epoch lines only)")
     tensorboard: bool = option(True, "TensorBoard events (when tensorboard is installed)")
