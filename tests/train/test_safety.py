@@ -24,7 +24,8 @@ from convzoo.train.rundir import RunDirectoryError, prepare_run_dir
 
 DATA = "synthetic:channels=1,size=32,classes=4,train=256,test=64"
 FAST = {"dataset": DATA, "batch_size": 32, "progress": False, "tensorboard": False, "threads": 1}
-CLI = ["--dataset", DATA, "--batch-size", "32", "--no-progress", "--no-tensorboard"]
+CLI = ["--dataset", DATA, "--batch-size", "32", "--no-progress", "--no-tensorboard",
+       "--threads", "1"]  # fmt: skip
 
 
 def lenet(tmp_path: Path, name: str = "run", **settings) -> TrainConfig:

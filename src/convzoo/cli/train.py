@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any) -> None:
     """One option for one config field; absent from the namespace unless given."""
     flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
-    kind, optional = unwrap_optional(annotation)
+    parse = f.metadata.get("parse")  # fields of several types parse their own text
+    kind, optional = (argparse_type(parse), True) if parse else unwrap_optional(annotation)
     help_text = f.metadata.get("help", "")
     extra: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
     if kind is bool:
@@ -61,6 +62,18 @@ def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any
         shown = show_default(f.default)
         help_text = f"{help_text} (default: {shown})" if help_text else f"default: {shown}"
     parser.add_argument(flag, help=help_text or None, **extra)
+
+
+def argparse_type(parse: Any) -> Any:
+    """`parse` with its ValueError shown by argparse as it is (not "invalid value")."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def show_default(value: Any) -> str:

@@ -34,6 +34,16 @@ def option(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
     return field(default=default, metadata={"help": help, **cli})
 
 
+def parse_lr(text: str) -> float | str:
+    """A learning rate on the command line: a number, or "auto" (see `convzoo lr-find`)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--lr takes a number or 'auto', got {text!r}") from None
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a run; stored in config.json under "train"."""
@@ -48,7 +58,11 @@ class TrainConfig:
         None, "global batch, all processes (default: the dataset's, 128; digits 32)"
     )
     optimizer: str = option("sgd", "the optimizer", choices=("sgd", "adamw"))
-    lr: float | None = option(None, "peak learning rate (default 0.1 sgd, 1e-3 adamw)")
+    lr: float | str | None = option(
+        None,
+        "peak learning rate (default 0.1 sgd, 1e-3 adamw; auto: the lr-find suggestion)",
+        parse=parse_lr,
+    )
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(False, "Nesterov momentum")
     weight_decay: float | None = option(
@@ -118,6 +132,8 @@ class TrainConfig:
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
+        if isinstance(self.lr, str) and self.lr != "auto":
+            raise ValueError(f"lr must be a positive number or 'auto', got {self.lr!r}")
         self.milestones = tuple(self.milestones)
 
     @classmethod

@@ -55,6 +55,7 @@ from convzoo.train.guard import (
     recovery_advice,
 )
 from convzoo.train.losses import compute_loss
+from convzoo.train.lr_find import resolve_auto_lr
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
 from convzoo.train.report import console, epoch_line, progress_bar
@@ -111,6 +112,10 @@ class Trainer:
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
         self.cfg, self.resolved_from = resolution.config, resolution.sources
+        self.lr_find = None
+        if self.cfg.lr == "auto":  # the range test's suggestion (convzoo.train.lr_find)
+            self.cfg, self.lr_find = resolve_auto_lr(self.cfg, self.data, self.dist, self.run_dir)
+            self.resolved_from["lr"] = "lr-find"
         cfg = self.cfg
         parts = build_parts(cfg, self.data, self.dist)
         model = parts.model
@@ -120,6 +125,8 @@ class Trainer:
             parts.notes,
         )
         self.augment, self.sizes = parts.augment, parts.sizes
+        if self.lr_find:
+            self.notes.append(self.lr_find.note())
         self.train_batches = parts.train_batches
         self.val_batches, self.test_batches = parts.val_batches, parts.test_batches
 
@@ -200,6 +207,7 @@ class Trainer:
             "train": asdict(self.cfg),
             "resolved_from": self.resolved_from,
             "changes": self.changes,
+            **({"lr_find": self.lr_find.brief()} if self.lr_find else {}),
         }
 
     def _checkpoint(self, kind: str) -> dict[str, Any]:
