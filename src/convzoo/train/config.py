@@ -21,7 +21,9 @@ __all__ = ["RESUMABLE", "Resolution", "TrainConfig", "option", "parse_model_args
 
 # settings a resumed run may change (see convzoo.train.resume_changes): more epochs, a new
 # peak lr from the resume point, and those that do not alter what the result means
-RESUMABLE = ("epochs", "lr", "progress", "num_workers", "threads", "tensorboard", "device")
+RESUMABLE = (
+    "epochs", "lr", "progress", "num_workers", "threads", "tensorboard", "device", "memory_saving",
+)  # fmt: skip
 
 
 def option(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
@@ -115,6 +117,13 @@ class TrainConfig:
     threads: int | None = option(None, "torch threads per process")
     progress: bool = option(True, "progress bar (otherwise epoch lines only)")
     tensorboard: bool = option(True, "TensorBoard events (when tensorboard is installed)")
+    memory_saving: str = option(
+        "auto",
+        "auto: when the estimated training memory exceeds what is available, switch on the "
+        "network's memory-saving mode (recomputation) or refuse with the batch that fits; "
+        "on: always; off: no check",
+        choices=("auto", "on", "off"),
+    )
     device: str = option(
         "auto", "where to train (auto: CUDA when available)", choices=("auto", "cpu", "cuda")
     )

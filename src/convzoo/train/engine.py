@@ -56,6 +56,7 @@ from convzoo.train.guard import (
 )
 from convzoo.train.losses import compute_loss
 from convzoo.train.lr_find import resolve_auto_lr
+from convzoo.train.memory_check import check_training_memory
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
 from convzoo.train.report import console, epoch_line, progress_bar
@@ -133,6 +134,9 @@ class Trainer:
         model.to(self.device)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
+        shape = (self.data.in_channels, *self.input_size)
+        self.memory = check_training_memory(model, cfg, self.model_kwargs, shape, self.dist)
+        self.notes += [self.memory.note()] if self.memory.note() else []
         self.model = model
         self.steps_per_epoch = len(self.train_batches)
         self.total_steps = self.steps_per_epoch * cfg.epochs
@@ -207,6 +211,7 @@ class Trainer:
             "train": asdict(self.cfg),
             "resolved_from": self.resolved_from,
             "changes": self.changes,
+            "memory": self.memory.as_dict(),
             **({"lr_find": self.lr_find.brief()} if self.lr_find else {}),
         }
 
