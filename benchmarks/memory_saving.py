@@ -78,6 +78,7 @@ def main() -> None:
                  "--steps", str(args.steps), "--threads", str(args.threads)]  # fmt: skip
         out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress, in case of a stop
     plain = rows[0]
     for row in rows:
         row["rss_vs_first"] = row["peak_rss_growth_bytes"] / plain["peak_rss_growth_bytes"]

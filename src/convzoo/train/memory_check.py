@@ -16,9 +16,12 @@ memory-saving mode of the network that fits, cheapest first:
   segments, so it keeps only the segments' inputs and recomputes one segment at a
   time in backward (about one more forward pass; Chen et al. 2016, arXiv:1604.06174).
 
-When no mode fits it refuses in one line, with the largest batch that does.
+A mode's estimate adds, to what its forward pass keeps, the activations backward
+brings back while recomputing one piece (a dense layer, a segment), taken as twice
+the average piece of the plain network. When no mode fits it refuses in one line,
+with the largest batch that does.
 Neither mode changes parameters, the state dict, or any computed value.
-``--memory-saving on`` uses the strongest mode without being asked, ``off``
+``--memory-saving on`` uses the mode that saves most without being asked, ``off``
 skips the check.
 """
 
@@ -164,8 +167,14 @@ def estimate_training_bytes(
     mode: str = "none",
 ) -> int:
     """Estimated training memory of model `name` at `batch_size` with `mode` on."""
+    plain = estimate_with(name, kwargs, input_shape, "none")
+    if mode == "none":
+        return plain.training_bytes(batch_size, optimizer)
+    from convzoo.analysis.summary import _meta_model
+
+    model = _meta_model(name, **kwargs)
     estimate = estimate_with(name, kwargs, input_shape, mode)
-    return estimate.training_bytes(batch_size, optimizer)
+    return mode_cost(model, estimate, plain, mode, optimizer).at(batch_size)
 
 
 def plan_memory(
@@ -186,23 +195,71 @@ def plan_memory(
     modes = supported_modes(model)
     if setting == "off" or (available is None and setting == "auto"):
         return MemoryPlan(batch_size, available, 0)
-    plain = estimate_with(name, kwargs, input_shape, "none")
+    try:
+        plain = estimate_with(name, kwargs, input_shape, "none")
+    except (RuntimeError, NotImplementedError):  # an op the meta device cannot run: no estimate
+        return MemoryPlan(batch_size, available, 0)
     need = plain.training_bytes(batch_size, optimizer)
     budget = BUDGET * available if available is not None else math.inf
     if setting == "auto" and need <= budget:
         return MemoryPlan(batch_size, available, need)
-    candidates = modes if setting == "auto" else modes[-1:]  # "on": the strongest
-    best = plain
-    for mode in candidates:
-        estimate = estimate_with(name, kwargs, input_shape, mode)
-        bytes_ = estimate.training_bytes(batch_size, optimizer)
-        if bytes_ <= budget:
+    costs: dict[str, Cost] = {}
+    for mode in modes:  # cheapest recomputation first; "auto" stops at the first that fits
+        costs[mode] = mode_cost(model, estimate_with(name, kwargs, input_shape, mode), plain,
+                                mode, optimizer)  # fmt: skip
+        if setting == "auto" and costs[mode].at(batch_size) <= budget:
+            break
+    by_saving = sorted(costs, key=lambda m: costs[m].at(batch_size))
+    for mode in by_saving if setting == "on" else costs:
+        if costs[mode].at(batch_size) <= budget:
             apply_mode(model, mode)
-            return MemoryPlan(batch_size, available, need, mode, bytes_)
-        if estimate.per_sample_saved_bytes < best.per_sample_saved_bytes:
-            best = estimate
+            return MemoryPlan(batch_size, available, need, mode, costs[mode].at(batch_size))
+    best = min(
+        [Cost(plain.training_bytes(0, optimizer), plain.per_sample_saved_bytes), *costs.values()],
+        key=lambda c: c.per_sample,
+    )
+    saving = best.per_sample < plain.per_sample_saved_bytes
     raise DoesNotFitError(
-        refusal(name, batch_size, need, best, plain, optimizer, budget, available, modes)
+        refusal(name, batch_size, need, best.largest_batch(budget), saving, available, modes)
+    )
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Training bytes as ``fixed + per_sample * batch``."""
+
+    fixed: int
+    per_sample: int
+
+    def at(self, batch_size: int) -> int:
+        return self.fixed + self.per_sample * batch_size
+
+    def largest_batch(self, budget: float) -> int:
+        return int((budget - self.fixed) // max(self.per_sample, 1))
+
+
+def recompute_units(model: nn.Module, mode: str) -> int:
+    """How many pieces backward recomputes one at a time in `mode`."""
+    from convzoo.models.densenet import DenseBlock
+
+    if mode == "memory-efficient":
+        return max(sum(len(b) for b in model.modules() if isinstance(b, DenseBlock)), 1)
+    return max(sum(math.ceil(math.sqrt(len(s))) for s in stage_sequences(model)), 1)
+
+
+def mode_cost(
+    model: nn.Module, estimate: MemoryEstimate, plain: MemoryEstimate, mode: str, optimizer: str
+) -> Cost:
+    """`estimate` plus the activations of the piece being recomputed in backward.
+
+    The estimate counts what the forward pass keeps; backward brings back one piece's
+    activations at a time. Pieces are not equal (DenseNet's widen along a block), so
+    the largest is taken as twice the average of the plain saved bytes.
+    """
+    units = recompute_units(model, mode)
+    return Cost(
+        estimate.training_bytes(0, optimizer) + 2 * plain.fixed_saved_bytes // units,
+        estimate.per_sample_saved_bytes + 2 * plain.per_sample_saved_bytes // units,
     )
 
 
@@ -214,17 +271,13 @@ def refusal(
     name: str,
     batch_size: int,
     need: int,
-    best: MemoryEstimate,
-    plain: MemoryEstimate,
-    optimizer: str,
-    budget: float,
+    fits: int,
+    saving: bool,
     available: int | None,
     modes: list[str],
 ) -> str:
-    fixed = best.training_bytes(0, optimizer)
-    fits = int((budget - fixed) // max(best.per_sample_saved_bytes, 1))
-    saving = " with memory saving on" if best is not plain else ""
-    advice = f"--batch-size {fits} fits{saving}" if fits >= 1 else "not even batch 1 fits"
+    on = " with memory saving on" if saving else ""
+    advice = f"--batch-size {fits} fits{on}" if fits >= 1 else "not even batch 1 fits"
     tried = f"even with memory saving ({', '.join(modes)})" if modes else "no memory-saving mode"
     return (
         f"{name} at batch {batch_size} needs about {gb(need)} to train (estimate; "
