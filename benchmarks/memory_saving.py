@@ -8,6 +8,12 @@ pass, and the seconds per step after the first.
 
     PYTHONPATH=src python benchmarks/memory_saving.py densenet_bc190 --batch-size 16 \\
         --modes none memory-efficient checkpoint-stages --steps 3 --threads 2
+
+With ``--estimate``, no training: the engine's estimate (`convzoo.train.memory_check`)
+of each model's training memory at `--batch-size`, as is and in each mode it has:
+
+    PYTHONPATH=src python benchmarks/memory_saving.py densenet_bc190 preact_resnet1001 \\
+        --estimate --batch-size 128
 """
 
 from __future__ import annotations
@@ -59,21 +65,49 @@ def one(name: str, mode: str, batch_size: int, size: int, steps: int, threads: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model")
+    parser.add_argument("models", nargs="+")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--modes", nargs="+", default=["none", "memory-efficient"])
+    parser.add_argument("--estimate", action="store_true", help="estimates only, no training")
     parser.add_argument("--one", metavar="MODE", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
+    if args.estimate:
+        print(json.dumps([estimates(m, args.batch_size, args.size) for m in args.models], indent=2))
+        return
+    for model in args.models:
+        measure(model, args)
+
+
+def estimates(name: str, batch_size: int, size: int) -> dict:
+    import torch
+
+    from convzoo.registry import create_model
+    from convzoo.train.memory_check import estimate_training_bytes, supported_modes
+
+    with torch.device("meta"):
+        modes = ["none", *supported_modes(create_model(name))]
+    shape = (3, size, size)
+    return {
+        "model": name,
+        "batch_size": batch_size,
+        "training_bytes": {
+            mode: estimate_training_bytes(name, {}, shape, batch_size=batch_size, mode=mode)
+            for mode in modes
+        },
+    }
+
+
+def measure(model: str, args: argparse.Namespace) -> None:
     if args.one:
-        result = one(args.model, args.one, args.batch_size, args.size, args.steps, args.threads)
+        result = one(model, args.one, args.batch_size, args.size, args.steps, args.threads)
         print(json.dumps(result))
         return
     rows = []
     for mode in args.modes:
-        child = [sys.executable, __file__, args.model, "--one", mode,
+        child = [sys.executable, __file__, model, "--one", mode,
                  "--batch-size", str(args.batch_size), "--size", str(args.size),
                  "--steps", str(args.steps), "--threads", str(args.threads)]  # fmt: skip
         out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
