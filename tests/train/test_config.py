@@ -47,6 +47,6 @@ def test_bad_choice_names_the_allowed_values():
 
 
 def test_resume_refuses_settings_that_change_the_run(tmp_path, capsys):
-    assert main(["train", "--resume", str(tmp_path), "--lr", "0.5"]) == 2
+    assert main(["train", "--resume", str(tmp_path), "--batch-size", "64"]) == 2
     err = capsys.readouterr().err
-    assert "cannot change lr" in err and "epochs" in err
+    assert "cannot change --batch-size" in err and "--epochs, --lr" in err

@@ -14,7 +14,7 @@ import typing
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
-from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args
+from convzoo.train.config import TrainConfig, parse_model_args
 
 NAME = "train"
 HELP = "Train a model on a dataset, with progress, checkpoints, logs, curves and a test score."
@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any) -> None:
     """One option for one config field; absent from the namespace unless given."""
     flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
-    kind, optional = unwrap_optional(annotation)
+    parse = f.metadata.get("parse")  # fields of several types parse their own text
+    kind, optional = (argparse_type(parse), True) if parse else unwrap_optional(annotation)
     help_text = f.metadata.get("help", "")
     extra: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
     if kind is bool:
@@ -68,6 +69,18 @@ def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any
         shown = show_default(f.default)
         help_text = f"{help_text} (default: {shown})" if help_text else f"default: {shown}"
     parser.add_argument(flag, help=help_text or None, **extra)
+
+
+def argparse_type(parse: Any) -> Any:
+    """`parse` with its ValueError shown by argparse as it is (not "invalid value")."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def show_default(value: Any) -> str:
@@ -96,27 +109,27 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from convzoo.train.distributed import shutdown
-    from convzoo.train.engine import NonFiniteLossError, resume, train
+    from convzoo.train.engine import TrainingStopped, resume, train
+    from convzoo.train.resume_changes import check_resume_changes
 
     settings = given_settings(args)
     if args.skip_bad_images:
         settings["dataset"] = with_skip_bad(settings.get("dataset", TrainConfig.dataset))
     try:
         if args.resume:
-            fixed = sorted(set(settings) - set(RESUMABLE))
-            if args.model or args.model_arg or fixed:
-                given = [*(["MODEL"] if args.model else []), *fixed]
+            if args.model or args.model_arg:
                 raise ValueError(
-                    f"--resume continues with the run's own settings; cannot change "
-                    f"{', '.join(given or ['--model-arg'])} (may change: {', '.join(RESUMABLE)})"
+                    "--resume continues the run's own model; drop "
+                    f"{'the model name' if args.model else '--model-arg'} (the run knows it)"
                 )
+            check_resume_changes(settings)
             result = resume(args.resume, **settings)
         else:
             if not args.model:
                 raise ValueError("name a model to train (or pass --resume RUN_DIR)")
             model_kwargs = parse_model_args(args.model_arg)
             result = train(TrainConfig(model=args.model, model_kwargs=model_kwargs, **settings))
-    except NonFiniteLossError as exc:
+    except TrainingStopped as exc:
         print(f"convzoo train: stopped: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -22,7 +22,16 @@ channels (compression).
 
 Each layer's concatenation is a ``Concat`` module, so the per-layer table
 (`convzoo info densenet121`) shows the channel count growing by k per layer.
-Memory-efficient (checkpointed) concatenation is not implemented.
+
+Memory-efficient mode (``memory_efficient=True``; Pleiss, Chen, Huang, Li, van der
+Maaten, Weinberger 2017, Memory-Efficient Implementation of DenseNets,
+arXiv:1707.06990, Section 3): stored naively, every layer keeps its own
+concatenated input and its BN-ReLU output, so training memory grows with the
+square of the depth. In this mode a block keeps only the k new maps of each
+layer; the concatenation and the BN-ReLU-conv1x1 that reads it are recomputed
+during backward (`convzoo.blocks.recompute`), which costs one extra pass over
+those cheap layers. Parameters, state dict and outputs are unchanged; it only
+acts in training mode and can be switched at any time (``model.memory_efficient``).
 """
 
 from __future__ import annotations
@@ -35,11 +44,20 @@ from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
+from convzoo.blocks.recompute import recompute
 from convzoo.blocks.residual import NormAct
 from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
-__all__ = ["Concat", "DenseLayer", "DenseNet", "DenseNetConfig", "Transition", "cifar_layers"]
+__all__ = [
+    "Concat",
+    "DenseBlock",
+    "DenseLayer",
+    "DenseNet",
+    "DenseNetConfig",
+    "Transition",
+    "cifar_layers",
+]
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,29 @@ class DenseLayer(nn.Module):
             new = self.dropout(new)
         return self.concat(x, new)
 
+    def new_maps(self, maps: list[Tensor]) -> Tensor:
+        """The k new maps from the block's maps so far, their concatenation not stored."""
+
+        def reduce(*inputs: Tensor) -> Tensor:
+            return self.bottleneck(self.preact(torch.cat(inputs, dim=1)))  # (N, 4k, H, W)
+
+        new = self.conv(recompute(self, reduce, *maps))  # (N, k, H, W)
+        return self.dropout(new) if self.dropout is not None else new
+
+
+class DenseBlock(nn.Sequential):
+    """Dense layers in sequence; in memory-efficient mode it keeps each layer's new maps only."""
+
+    memory_efficient: bool = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not (self.memory_efficient and self.training and torch.is_grad_enabled()):
+            return super().forward(x)
+        maps = [x]
+        for layer in self:
+            maps.append(layer.new_maps(maps))
+        return torch.cat(maps, dim=1)  # (N, C + layers * k, H, W), as in the plain path
+
 
 class Transition(nn.Sequential):
     """BN-ReLU-conv1x1 (keeping `out_channels`) and a 2x2 average pool (halves H, W)."""
@@ -133,6 +174,7 @@ class DenseNet(FinalNormNet):
         num_classes: int | None = None,
         in_channels: int = 3,
         drop_rate: float = 0.0,
+        memory_efficient: bool = False,
     ) -> None:
         cifar = config.stem == "cifar"
         stride = 1 if cifar else 4
@@ -154,7 +196,7 @@ class DenseNet(FinalNormNet):
         self.feature_info = [FeatureInfo("stem", channels, stride)]
         self.stages = nn.Sequential()
         for index, layers in enumerate(config.block_layers, start=1):
-            block = nn.Sequential()
+            block = DenseBlock()
             for j in range(1, layers + 1):
                 layer = DenseLayer(
                     channels,
@@ -175,6 +217,18 @@ class DenseNet(FinalNormNet):
         self.final = NormAct(channels)  # blocks end un-activated: one BN-ReLU before pooling
         self.head = ClassifierHead(channels, self.num_classes)
         init_weights_like_torchvision(self)
+        self.memory_efficient = memory_efficient
+
+    @property
+    def memory_efficient(self) -> bool:
+        """Recompute each layer's concatenation and bottleneck in backward (Pleiss et al.)."""
+        return all(b.memory_efficient for b in self.modules() if isinstance(b, DenseBlock))
+
+    @memory_efficient.setter
+    def memory_efficient(self, on: bool) -> None:
+        for block in self.modules():
+            if isinstance(block, DenseBlock):
+                block.memory_efficient = bool(on)
 
 
 def torchvision_rules() -> tuple:

@@ -19,8 +19,11 @@ from typing import Any
 
 __all__ = ["RESUMABLE", "Resolution", "TrainConfig", "option", "parse_model_args", "resolve_config"]
 
-# settings a resumed run may change: they do not alter what the result means
-RESUMABLE = ("epochs", "progress", "num_workers", "threads", "tensorboard", "device")
+# settings a resumed run may change (see convzoo.train.resume_changes): more epochs, a new
+# peak lr from the resume point, and those that do not alter what the result means
+RESUMABLE = (
+    "epochs", "lr", "progress", "num_workers", "threads", "tensorboard", "device", "memory_saving",
+)  # fmt: skip
 
 
 def option(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
@@ -31,6 +34,16 @@ def option(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
     ``cli=False`` for fields the command line sets in its own way.
     """
     return field(default=default, metadata={"help": help, **cli})
+
+
+def parse_lr(text: str) -> float | str:
+    """A learning rate on the command line: a number, or "auto" (see `convzoo lr-find`)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--lr takes a number or 'auto', got {text!r}") from None
 
 
 @dataclass
@@ -47,7 +60,11 @@ class TrainConfig:
         None, "global batch, all processes (default: the dataset's, 128; digits 32)"
     )
     optimizer: str = option("sgd", "the optimizer", choices=("sgd", "adamw"))
-    lr: float | None = option(None, "peak learning rate (default 0.1 sgd, 1e-3 adamw)")
+    lr: float | str | None = option(
+        None,
+        "peak learning rate (default 0.1 sgd, 1e-3 adamw; auto: the lr-find suggestion)",
+        parse=parse_lr,
+    )
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(False, "Nesterov momentum")
     weight_decay: float | None = option(
@@ -106,9 +123,17 @@ class TrainConfig:
         metadata={"help": "extra keywords for the model builder", "cli": False},
     )
     out: str | None = option(None, "run directory (default runs/<model>-<dataset>-<timestamp>)")
+    force: bool = option(False, "replace the run already in --out (its files are removed first)")
     threads: int | None = option(None, "torch threads per process")
     progress: bool = option(True, "progress bar (otherwise epoch lines only)")
     tensorboard: bool = option(True, "TensorBoard events (when tensorboard is installed)")
+    memory_saving: str = option(
+        "auto",
+        "auto: when the estimated training memory exceeds what is available, switch on the "
+        "network's memory-saving mode (recomputation) or refuse with the batch that fits; "
+        "on: always; off: no check",
+        choices=("auto", "on", "off"),
+    )
     device: str = option(
         "auto", "where to train (auto: CUDA when available)", choices=("auto", "cpu", "cuda")
     )
@@ -128,6 +153,8 @@ class TrainConfig:
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
+        if isinstance(self.lr, str) and self.lr != "auto":
+            raise ValueError(f"lr must be a positive number or 'auto', got {self.lr!r}")
         self.milestones = tuple(self.milestones)
 
     @property

@@ -21,6 +21,11 @@ RNG, the running sums of the epoch). With ``deterministic=True`` a run killed
 at any point and resumed from its ``last.pt`` ends with the same weights and
 the same metrics as a run that was never interrupted.
 
+A new run never reuses a folder that holds another run (`convzoo.train.rundir`);
+a NaN or exploding loss stops the run with the last good checkpoint kept, and an
+epoch at chance is reported (`convzoo.train.guard`); a resumed run may extend
+its epochs or lower its learning rate (`convzoo.train.resume_changes`).
+
 The pieces live next door: settings and their resolution in `convzoo.train.config`,
 seeds and RNG state in `convzoo.train.state`, the loss (with auxiliary heads) in
 `convzoo.train.losses`, model and batches in `convzoo.train.setup`.
@@ -41,12 +46,28 @@ from torch import Tensor, nn
 from convzoo.data import Batches, load_dataset
 from convzoo.train.autotune import resolve_speed
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
-from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resolve_config
+from convzoo.train.config import TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
+from convzoo.train.guard import (
+    LossGuard,
+    NonFiniteLossError,
+    TrainingStopped,
+    at_chance,
+    recovery_advice,
+)
 from convzoo.train.losses import EpochTally, compute_loss, loss_terms, tally_record
+from convzoo.train.lr_find import resolve_auto_lr
+from convzoo.train.memory_check import check_training_memory
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves, training_speed
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
 from convzoo.train.report import LiveProgress, console, epoch_line
+from convzoo.train.resume_changes import (
+    check_position,
+    check_resume_changes,
+    record_changes,
+    set_peak_lr,
+)
+from convzoo.train.rundir import claim_run_dir
 from convzoo.train.setup import build_parts, default_run_dir, unwrap
 from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
 
@@ -55,6 +76,7 @@ __all__ = [
     "RunResult",
     "TrainConfig",
     "Trainer",
+    "TrainingStopped",
     "compute_loss",
     "parse_model_args",
     "resume",
@@ -65,10 +87,6 @@ __all__ = [
 # curves.png is redrawn after an epoch at most this often (and always at the end):
 # drawing costs ~0.3 s, which matters for runs of many short epochs
 PLOT_EVERY_S = 30.0
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the run stopped before taking that step."""
 
 
 @dataclass
@@ -90,9 +108,12 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         set_deterministic(cfg.deterministic, compiling=cfg.compile)
         self.console = console()
-        self.run_dir = Path(resume_from or cfg.out or default_run_dir(cfg))
-        if self.dist.enabled:  # every rank writes to the directory rank 0 chose
-            self.run_dir = Path(self.dist.gather(str(self.run_dir))[0])
+        self.run_dir = claim_run_dir(
+            Path(resume_from or cfg.out or default_run_dir(cfg)),
+            self.dist,
+            resuming=resume_from is not None,
+            force=cfg.force,
+        )
 
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         # defaults become explicit values, so config.json says exactly what ran and why
@@ -102,6 +123,10 @@ class Trainer:
             resolution, parts, device=self.device, dist=self.dist, out=self.console
         )
         self.cfg, self.resolved_from = resolution.config, resolution.sources
+        self.lr_find = None
+        if self.cfg.lr == "auto":  # the range test's suggestion (convzoo.train.lr_find)
+            self.cfg, self.lr_find = resolve_auto_lr(self.cfg, self.data, self.dist, self.run_dir)
+            self.resolved_from["lr"] = "lr-find"
         cfg = self.cfg
         model = parts.model
         self.model_kwargs, self.input_size, self.notes = (
@@ -110,12 +135,17 @@ class Trainer:
             parts.notes,
         )
         self.augment, self.sizes = parts.augment, parts.sizes
+        if self.lr_find:
+            self.notes.append(self.lr_find.note())
         self.train_batches = parts.train_batches
         self.val_batches, self.test_batches = parts.val_batches, parts.test_batches
 
         model.to(self.device)
         if cfg.memory_format_channels_last:
             model.to(memory_format=torch.channels_last)
+        shape = (self.data.in_channels, *self.input_size)
+        self.memory = check_training_memory(model, cfg, self.model_kwargs, shape, self.dist)
+        self.notes += [self.memory.note()] if self.memory.note() else []
         self.model = model
         self.steps_per_epoch = len(self.train_batches)
         self.total_steps = self.steps_per_epoch * cfg.epochs
@@ -163,6 +193,8 @@ class Trainer:
         self.best_epoch = 0
         self.elapsed = 0.0  # training seconds of earlier sessions
         self.stop_requested = False
+        self.guard = LossGuard(self.data.num_classes)
+        self.changes: list[dict[str, Any]] = []  # settings changed on resume (config.json)
         seed_everything(cfg.seed + self.dist.rank)  # dropout etc. differ per rank
         if resume_from is not None:
             self._restore(load_checkpoint(self.run_dir / "last.pt"))
@@ -189,6 +221,9 @@ class Trainer:
             "train": asdict(self.cfg),
             "resolved_from": self.resolved_from,
             "speed_probe": self.speed_choice.as_dict() if self.speed_choice else None,
+            "changes": self.changes,
+            "memory": self.memory.as_dict(),
+            **({"lr_find": self.lr_find.brief()} if self.lr_find else {}),
         }
 
     def _checkpoint(self, kind: str) -> dict[str, Any]:
@@ -238,8 +273,17 @@ class Trainer:
         if self.dist.rank < len(ranks):
             set_rng_state(ranks[self.dist.rank]["rng"])
             self.tally = EpochTally(list(ranks[self.dist.rank]["sums"]))
+        # settings changed on resume take effect here (see convzoo.train.resume_changes)
+        check_position(self.run_dir, self.cfg, self.epoch, self.step)
+        set_peak_lr(self.optimizer, self.scheduler, self.cfg.lr)
+        before, history = ckpt["config"]["train"], ckpt["config"].get("changes", [])
+        self.changes = record_changes(
+            before, self.cfg, epoch=self.epoch + 1, step=self.step, history=history
+        )
 
     def save(self, kind: str) -> None:
+        if kind == "last" and not self.guard.healthy:  # keep the last good state
+            return
         ckpt = self._checkpoint(kind)  # all ranks: gathers RNG states
         if self.dist.is_main:
             save_checkpoint(self.run_dir / f"{kind}.pt", ckpt)
@@ -275,6 +319,8 @@ class Trainer:
                 self.run_dir, resume_epochs=self.epoch, tensorboard=cfg.tensorboard
             )
             self._announce()
+        if not (self.epoch or self.step):  # a NaN in the first epoch can be resumed too
+            self.save("last")
         try:
             while self.epoch < cfg.epochs:
                 self._train_epoch()
@@ -356,28 +402,28 @@ class Trainer:
         self.tally.add(terms, labels, total)
         return stop
 
-    def _check_finite_and_stop(self, loss: float) -> bool:
-        """Raise on a NaN/inf loss; True when a stop was requested (on any rank)."""
-        flags = [0.0 if math.isfinite(loss) else 1.0, float(self.stop_requested)]
-        if self.dist.enabled:  # every rank stops at the same step
+    def _check_finite_and_stop(self, value: float) -> bool:
+        """Raise on a NaN/inf or diverging loss (`LossGuard`); True when a stop was requested."""
+        high = math.isfinite(value) and value > self.guard.limit
+        flags = [float(not math.isfinite(value)), float(high), float(self.stop_requested)]
+        if self.dist.enabled:  # every rank stops (and skips checkpoints) at the same step
             flags = self.dist.sum(flags)
-        if flags[0]:
+        verdict = self.guard.update(finite=not flags[0], high=bool(flags[1]))
+        if verdict:
             step = self.epoch * self.steps_per_epoch + self.step + 1
-            last = self.run_dir / "last.pt"
-            kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
-            raise NonFiniteLossError(
-                f"loss is {loss} at step {step} (epoch {self.epoch + 1}, batch "
-                f"{self.step + 1}); stopped before applying it, {kept}. "
-                "Try a lower --lr, --grad-clip, or --precision fp32."
-            )
-        return bool(flags[1])
+            where = f"step {step} (epoch {self.epoch + 1}, batch {self.step + 1})"
+            has_last = (self.run_dir / "last.pt").exists()
+            advice = recovery_advice(self.cfg, self.run_dir, checkpoint=has_last)
+            raise self.guard.error(verdict, value, where, advice)
+        return bool(flags[2])
 
     def _end_epoch(self, train_time: float, images_seen: int) -> None:
         eval_model = self.ema.module if self.ema else unwrap(self.model)
+        sums = self.dist.sum(self.tally.sums)
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "lr": self.optimizer.param_groups[0]["lr"],
-            **tally_record(self.dist.sum(self.tally.sums)),
+            **tally_record(sums),
         }
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
@@ -387,12 +433,21 @@ class Trainer:
         if improved:
             self.best_acc, self.best_epoch = acc, self.epoch + 1
         record["best_val_acc" if self.val_batches else "best_train_acc"] = self.best_acc
-        record["epoch_time_s"] = train_time
+        n_val = self.sizes["val"] if self.val_batches is not None else 0
+        record["at_chance"] = at_chance(
+            self.data.num_classes, record["train_acc"], int(sums[2]), record.get("val_acc"), n_val
+        )
+        record["train_time_s"] = train_time
         record["img_per_s"] = images_seen / max(train_time, 1e-9)
         self.epoch, self.step, self.tally = self.epoch + 1, 0, EpochTally()
         if self.dist.is_main:
             self.log.append(record)
             self.console.print(epoch_line(record, self.cfg.epochs, improved))
+            if record["at_chance"]:
+                self.console.print(
+                    f"  at chance: accuracy within noise of {100 / self.data.num_classes:.1f}% "
+                    f"(1/{self.data.num_classes} classes) for the whole epoch"
+                )
             last = self.epoch == self.cfg.epochs  # _finish draws the final curves
             if not last and time.perf_counter() - self.plotted_at > PLOT_EVERY_S:
                 self._plot()
@@ -467,6 +522,8 @@ class Trainer:
             **training_speed(records),
             "wall_time_s": wall,
             "world_size": self.dist.world_size,
+            "at_chance": any(r.get("at_chance") for r in records),
+            "at_chance_epochs": [r["epoch"] for r in records if r.get("at_chance")],
         }
         if sync is not None:
             result["rank_weight_max_abs_diff"] = sync
@@ -488,18 +545,14 @@ def train(cfg: TrainConfig) -> RunResult:
 def resume(run_dir: str | Path, **changes: Any) -> RunResult:
     """Continue the run in `run_dir` from its last.pt with the settings it started with.
 
-    `changes` may override settings that do not alter the result's meaning
-    (``epochs``, ``progress``, ``num_workers``, ``threads``, ``tensorboard``).
+    `changes` may override the settings in `RESUMABLE`: more ``epochs``, a new
+    ``lr`` from the resume point, ``progress``, ``num_workers``, ``threads``,
+    ``tensorboard``, ``device`` (see `convzoo.train.resume_changes`).
     """
     run_dir = Path(run_dir)
     if not (run_dir / "last.pt").is_file():
         raise FileNotFoundError(f"nothing to resume: {run_dir / 'last.pt'} does not exist")
     config = json.loads((run_dir / "config.json").read_text())
-    allowed = set(RESUMABLE)
-    bad = sorted(set(changes) - allowed)
-    if bad:
-        raise ValueError(
-            f"cannot change {', '.join(bad)} when resuming; allowed: {sorted(allowed)}"
-        )
+    check_resume_changes(changes)
     settings = {**config["train"], **changes, "out": str(run_dir)}
     return Trainer(TrainConfig.from_dict(settings), resume_from=run_dir).fit()
