@@ -437,7 +437,7 @@ class Trainer:
         record["at_chance"] = at_chance(
             self.data.num_classes, record["train_acc"], int(sums[2]), record.get("val_acc"), n_val
         )
-        record["train_time_s"] = train_time
+        record["epoch_time_s"] = train_time
         record["img_per_s"] = images_seen / max(train_time, 1e-9)
         self.epoch, self.step, self.tally = self.epoch + 1, 0, EpochTally()
         if self.dist.is_main:
