@@ -22,6 +22,8 @@ from convzoo.cli import (
     list_models,
     predict,
     receptive_field,
+    serve,
+    site,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -38,6 +40,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     eval_cmd,
     predict,
     export,
+    serve,
+    site,
 )
 
 

@@ -120,11 +120,15 @@ class Preprocess:
         try:
             with Image.open(path) as image:
                 image.load()  # decode now: a truncated file fails here, not later
-                pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
+                return self.prepare(image)
         except UnidentifiedImageError:
             raise ValueError(f"{path}: not an image PIL can read") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise ValueError(f"{path}: unreadable image ({exc})") from None
+
+    def prepare(self, image: Image.Image) -> Tensor:
+        """A decoded PIL image -> the model's input layout (C, H, W)."""
+        pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
         return self.transform()(pixels)
 
 
