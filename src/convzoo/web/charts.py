@@ -43,7 +43,8 @@ def _ticks(values: list[float], log: bool) -> list[float]:
     step = 10 ** math.floor(math.log10((high - low) or 1))
     if (high - low) / step < 3:
         step /= 2
-    return [low + i * step for i in range(int((high - low) / step) + 1)]
+    first = math.ceil(low / step) * step  # round ticks: 60, 70, ... not 50.6, 60.6, ...
+    return [first + i * step for i in range(int((high - first) / step) + 1)]
 
 
 def scatter(rows: Sequence[CompareRow], x: str = "macs", y: str = "top1") -> str:
@@ -54,6 +55,12 @@ def scatter(rows: Sequence[CompareRow], x: str = "macs", y: str = "top1") -> str
     points = [
         r for r in rows if (_value(r, x) or 0) > 0 and _value(r, y) is not None and _value(r, y)
     ]
+    note = ""
+    datasets = sorted({r.dataset for r in points})
+    if "top1" in (x, y) and len(datasets) > 1:  # accuracies on different datasets don't compare
+        keep = "ImageNet" if "ImageNet" in datasets else datasets[0]
+        note = f"top-1 on {keep} only ({len([r for r in points if r.dataset != keep])} left out)"
+        points = [r for r in points if r.dataset == keep]
     width, height, left, bottom = 760, 420, 70, 50
     out = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -90,6 +97,8 @@ def scatter(rows: Sequence[CompareRow], x: str = "macs", y: str = "top1") -> str
         f'<text transform="translate(16 {(height - bottom) / 2}) rotate(-90)" '
         f'text-anchor="middle" font-size="12">{AXES[y][0]}{log_y}</text>'
     )
+    if note:
+        out.append(f'<text x="{left + 10}" y="14" font-size="11">{html.escape(note)}</text>')
     colours = family_colours(family_order(rows))
     for row, vx, vy in zip(points, xs, ys, strict=True):
         tip = (
