@@ -18,6 +18,7 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from convzoo.web import create_app
@@ -59,6 +60,14 @@ def main() -> None:
                 driver.execute_script(
                     "window.scrollTo(0, document.getElementById('rf').offsetTop - 60)"
                 )
+            if name == "explorer-try":  # draw a stroke and ask for the top-k
+                pad = driver.find_element(By.ID, "pad")
+                ActionChains(driver).move_to_element_with_offset(
+                    pad, 0, -70
+                ).click_and_hold().move_by_offset(0, 140).release().perform()
+                driver.find_element(By.ID, "predict").click()
+                while not driver.find_elements(By.CSS_SELECTOR, "#maps img"):
+                    time.sleep(0.1)
             FIGURES.mkdir(exist_ok=True)
             driver.save_screenshot(str(FIGURES / f"{name}.png"))
             print(FIGURES / f"{name}.png")
