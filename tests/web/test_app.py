@@ -43,6 +43,7 @@ def test_model_page_shows_the_exact_parameter_count(client):
     assert page.status_code == 200
     assert '<b id="total-params">25,557,032</b>' in page.text
     assert "<svg" in page.text and "rf-row" in page.text  # diagram and receptive-field rows
+    assert "Paper recipe" in page.text and "Paper accuracy: top-1" in page.text
     data = client.get("/api/models/resnet50").json()
     assert data["summary"]["total_params"] == 25_557_032
     assert data["card"]["family"] == "resnet"

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import jinja2
 
 from convzoo.cli.output import human
+from convzoo.registry import model_card
 from convzoo.web import charts
 from convzoo.web.data import Report, Run, RunStore, model_details, model_diagram, registry_rows
 
@@ -90,12 +91,17 @@ def index_page(links: Links, cache_dir: str | None) -> str:
 
 def model_page(links: Links, name: str) -> str:
     details = model_details(name)
-    card, result = details["card"], details["summary"]
+    card = model_card(name)  # recipes and accuracy as text, as `convzoo info` prints them
+    recipes = [("Paper recipe", card.recipe.rows())]
+    if card.default_recipe is not None:
+        recipes.append((f"Default recipe: {card.default_reason}", card.default_recipe.rows()))
     return render(
         "model.html",
         links,
-        card=card,
-        summary=result,
+        card=details["card"],
+        accuracy=str(card.accuracy) if card.accuracy else None,
+        recipes=recipes,
+        summary=details["summary"],
         diagram=model_diagram(name),
     )
 
