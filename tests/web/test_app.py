@@ -80,6 +80,7 @@ def test_only_files_inside_the_run_dirs_are_served(client, run_dir, path):
 def test_run_page_and_its_pictures(client):
     page = client.get(f"/runs/{RUN}")
     assert page.status_code == 200 and "lenet5" in page.text
+    assert 'id="erf-layer" value="stages.c1.conv"' in page.text
     picture = client.get("/files/runs/lenet5-synthetic/curves.png")
     assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
     run = client.get(f"/api/runs/{RUN}").json()
@@ -140,3 +141,14 @@ def test_cli_site_and_serve_help(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert main(["serve", "--runs", str(tmp_path / "missing")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_effective_field_of_a_trained_checkpoint(client):
+    url = f"/api/runs/{RUN}/effective-field"
+    first = client.get(url, params={"layer": "stages.c1.conv"}).json()
+    assert first["png"].startswith("data:image/png;base64,")
+    deeper = client.get(url, params={"layer": "stages.c3"}).json()
+    # a 5x5 convolution sees at most 5x5 pixels; after a pool and another 5x5, more
+    assert 1 <= first["extent_1pct"][0] <= 5
+    assert deeper["extent_1pct"][0] > first["extent_1pct"][0]
+    assert client.get(url, params={"layer": "nope"}).status_code == 400

@@ -21,7 +21,7 @@ from convzoo.web.data import (
     model_diagram,
     registry_rows,
 )
-from convzoo.web.predict import MAX_UPLOAD_BYTES, UploadError, predict
+from convzoo.web.predict import MAX_UPLOAD_BYTES, UploadError, effective_field, predict
 
 LIVE = pages.Links()
 STATIC = Path(__file__).parent / "static"
@@ -150,6 +150,16 @@ def create_app(runs: Sequence[str | Path] = (), *, cache_dir: str | None = None)
                 return JSONResponse({"error": f"upload over {MAX_UPLOAD_BYTES:,} bytes"}, 413)
         try:
             return JSONResponse(predict(checkpoint, bytes(body), top_k))
+        except UploadError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.get("/api/runs/{ident}/effective-field")
+    def api_effective_field(ident: str, layer: str) -> Response:
+        checkpoint = run_of(ident).checkpoint()
+        if checkpoint is None:
+            raise NotFound(f"run {ident!r} has no checkpoint")
+        try:
+            return JSONResponse(effective_field(checkpoint, layer))
         except UploadError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
 

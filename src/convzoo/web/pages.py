@@ -129,7 +129,16 @@ def runs_page(links: Links, store: RunStore) -> str:
 
 
 def run_page(links: Links, run: Run) -> str:
-    return render("run.html", links, run=run, data=run.as_dict())
+    data = run.as_dict()
+    model = (data["config"] or {}).get("model")
+    first_layer = ""
+    if model and data["has_checkpoint"]:  # the first convolution in the per-layer table
+        try:
+            rows = model_details(model)["summary"]["rows"]
+            first_layer = next((r["name"] for r in rows if r["type"] == "Conv2d"), "")
+        except (ValueError, KeyError):
+            first_layer = ""
+    return render("run.html", links, run=run, data=data, first_layer=first_layer)
 
 
 def report_page(links: Links, report: Report) -> str:

@@ -85,3 +85,36 @@ def predict(checkpoint: Path, data: bytes, top_k: int = 5) -> dict[str, Any]:
         ],
         "feature_maps": features,
     }
+
+
+def effective_field(checkpoint: Path, layer: str) -> dict[str, Any]:
+    """The effective receptive field of the centre unit of ``layer`` (Luo et al., 2016):
+    |d unit / d input| summed over channels, for an input of the training mean (zeros
+    after normalisation), as a PNG scaled to its maximum."""
+    import torch
+
+    model = predictor(checkpoint)
+    modules = dict(model.model.named_modules())
+    if layer not in modules or not layer:
+        raise UploadError(f"no layer {layer!r}; layers: {', '.join(n for n in modules if n)}")
+    channels, size = model.preprocess.in_channels, model.preprocess.input_size
+    image = torch.zeros(1, channels, *size, requires_grad=True)
+    seen: list[Any] = []
+    hook = modules[layer].register_forward_hook(lambda _m, _i, out: seen.append(out))
+    try:
+        with torch.enable_grad():
+            model.model(image)
+            out = seen[0] if seen else None
+            if out is None or not isinstance(out, torch.Tensor) or out.dim() != 4:
+                raise UploadError(f"layer {layer!r} has no spatial output (N, C, H, W)")
+            out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
+    finally:
+        hook.remove()
+    grad = image.grad[0].abs().sum(0)  # (H, W)
+    rows, cols = (grad > grad.max() * 0.01).nonzero(as_tuple=True)  # 1% of the peak
+    extent = (
+        [int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)]
+        if rows.numel()
+        else [0, 0]
+    )
+    return {"layer": layer, "png": _png(grad), "extent_1pct": extent, "input_size": list(size)}

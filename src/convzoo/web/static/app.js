@@ -129,3 +129,16 @@ if ($("pad")) {
     if (this.files.length) send(this.files[0]);
   });
 }
+
+// run page: the effective receptive field of a layer of the run's checkpoint
+if ($("erf")) {
+  $("erf").addEventListener("click", function () {
+    var url = "/api/runs/" + encodeURIComponent(this.dataset.run) +
+      "/effective-field?layer=" + encodeURIComponent($("erf-layer").value);
+    fetch(url).then(function (r) { return r.json(); }).then(function (d) {
+      if (d.error) { $("erf-out").textContent = d.error; return; }
+      $("erf-out").innerHTML = '<img width="192" height="192" style="image-rendering: pixelated" alt="effective field" src="' +
+        d.png + '"> above 1% of the peak: ' + d.extent_1pct.join("x") + " of " + d.input_size.join("x") + " px";
+    });
+  });
+}
