@@ -92,6 +92,8 @@ def test_report_is_rendered_with_html_escaped(client):
     assert "<em>claim</em>" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert 'src="/files/runs/lenet5-synthetic/curves.png"' in page
+    (report,) = client.get("/api/reports").json()
+    assert report["path"] == "lenet5-synthetic/report.md" and report["url"] == f"/reports/{RUN}"
 
 
 def test_compare_chart_has_a_point_per_model(client):
@@ -141,6 +143,8 @@ def test_cli_site_and_serve_help(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert main(["serve", "--runs", str(tmp_path / "missing")]) == 2
     assert "not a directory" in capsys.readouterr().err
+    assert main(["serve", "--host", "0.0.0.0", "--runs", str(tmp_path / "missing")]) == 2
+    assert "warning: binding 0.0.0.0" in capsys.readouterr().err
 
 
 def test_effective_field_of_a_trained_checkpoint(client):

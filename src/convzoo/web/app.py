@@ -135,6 +135,13 @@ def create_app(runs: Sequence[str | Path] = (), *, cache_dir: str | None = None)
     def api_run(ident: str) -> dict:
         return run_of(ident).as_dict()
 
+    @app.get("/api/reports")
+    def api_reports() -> list[dict]:
+        return [
+            {"id": r.id, "folder": r.root, "path": r.rel, "url": LIVE.report(r.id)}
+            for r in store.reports.values()
+        ]
+
     @app.post("/api/runs/{ident}/predict")
     async def api_predict(ident: str, request: Request, top_k: int = 5) -> Response:
         checkpoint = run_of(ident).checkpoint()
