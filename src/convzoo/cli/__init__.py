@@ -25,6 +25,8 @@ from convzoo.cli import (
     lr_find,
     predict,
     receptive_field,
+    serve,
+    site,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -43,6 +45,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     predict,
     export,
     bench,
+    serve,
+    site,
 )
 
 

@@ -130,7 +130,7 @@ class Preprocess:
                     image = self._open_large(path)
             with image:
                 image.load()  # decode now: a truncated file fails here, not later
-                pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
+                return self.prepare(image)
         except UnidentifiedImageError:
             raise ValueError(f"{path}: not an image PIL can read") from None
         except Image.DecompressionBombError as exc:
@@ -142,6 +142,10 @@ class Preprocess:
             ) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ValueError(f"{path}: unreadable image ({exc})") from None
+
+    def prepare(self, image: Image.Image) -> Tensor:
+        """A decoded PIL image -> the model's input layout (C, H, W)."""
+        pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
         return self.transform()(pixels)
 
     def _open_large(self, path: Path) -> Image.Image:
