@@ -44,7 +44,7 @@ from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resol
 from convzoo.train.distributed import Dist, init_distributed
 from convzoo.train.losses import EpochTally, compute_loss, loss_terms, tally_record
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves, training_speed
-from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
+from convzoo.train.optim import ModelEMA, build_optimizer, build_scheduler
 from convzoo.train.report import LiveProgress, console, epoch_line
 from convzoo.train.setup import build_parts, default_run_dir, unwrap
 from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
@@ -97,6 +97,10 @@ class Trainer:
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
         self.cfg, self.resolved_from = resolution.config, resolution.sources
+        self.headline = resolution.headline()
+        if resume_from is not None:  # a resumed run keeps where its values came from
+            saved = json.loads((Path(resume_from) / "config.json").read_text())
+            self.resolved_from = saved.get("resolved_from", self.resolved_from)
         cfg = self.cfg
         parts = build_parts(cfg, self.data, self.dist)
         model = parts.model
@@ -122,17 +126,10 @@ class Trainer:
             weight_decay=cfg.weight_decay,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
+            rmsprop_decay=cfg.rmsprop_decay,
+            eps=cfg.eps,
         )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lr_multiplier(
-                cfg.schedule,
-                total_steps=self.total_steps,
-                warmup_steps=round(cfg.warmup_epochs * self.steps_per_epoch),
-                milestones=cfg.milestones,
-                gamma=cfg.gamma,
-            ),
-        )
+        self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         self.ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay else None
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else None
@@ -287,6 +284,7 @@ class Trainer:
             f"resuming at epoch {self.epoch + 1}, step {self.step}:" if resuming else "training"
         )
         procs = f" on {self.dist.world_size} processes" if self.dist.enabled else ""
+        self.console.print(self.headline, highlight=False)
         self.console.print(
             f"{action} {cfg.model} on {self.data.name} "
             f"({self.sizes['train']} train / {self.sizes['val']} val / {self.sizes['test']} test, "
@@ -377,6 +375,7 @@ class Trainer:
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
             record.update(val_loss=val["loss"], val_acc=val["top1"], val_top5=val["top5"])
+        self.scheduler.epoch_end(record.get("val_loss", record["train_loss"]))
         acc = record.get("val_acc", record["train_acc"])
         improved = acc > self.best_acc
         if improved:
