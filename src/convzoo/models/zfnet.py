@@ -27,8 +27,7 @@ an adaptive average pool to 6x6 before fc6 (the identity at 224x224).
 
 from __future__ import annotations
 
-from convzoo.models.alexnet import AlexNet, AlexNetConfig, ConvLayer
-from convzoo.models.alexnet import DEFAULT_2012
+from convzoo.models.alexnet import DEFAULT_2012, AlexNet, AlexNetConfig, ConvLayer
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["ZFNET", "ZFNet"]
