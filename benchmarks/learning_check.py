@@ -112,7 +112,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--dataset", default=DATASET)
     parser.add_argument("--small-dataset", default=SMALL_DATASET, help="for the REDUCED networks")
+    parser.add_argument(
+        "--table", action="store_true", help="print --json's results as a Markdown table, no runs"
+    )
     args = parser.parse_args()
+    if args.table:
+        print(markdown(_load(args.json).values()))
+        return
     from convzoo.registry import list_models, model_card
 
     names = args.models or [n for n in list_models() if model_card(n).task == "classification"]
@@ -132,6 +138,28 @@ def _load(path: Path | None) -> dict[str, dict[str, Any]]:
     if path is None or not path.exists():
         return {}
     return {row["model"]: row for row in json.loads(path.read_text())}
+
+
+def markdown(rows: Any) -> str:
+    """The docs table: one line per network, in the order measured."""
+    lines = [
+        "| network | default recipe (lr at batch) | from | val top-1 | time | diverged |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for row in rows:
+        r = row["recipe"]
+        warm = f", warm-up {r['warmup_epochs']:.2g} ep" if r["warmup_epochs"] else ""
+        init = ", He init" if r["init"] == "he" else ""
+        recipe = f"{r['optimizer']} {r['lr']:.3g} at {r['batch_size']}, {r['schedule']}{warm}{init}"
+        acc = "-" if row.get("val_acc") is None else f"{row['val_acc']:.1f}%"
+        if row["dataset"] != DATASET:
+            acc += " (train=512)"
+        diverged = "yes" if row["diverged"] else ("error" if row.get("error") else "no")
+        lines.append(
+            f"| {row['model']} | {recipe} | {row['recipe_from']} | {acc} | "
+            f"{row['seconds']:.0f} s | {diverged} |"
+        )
+    return "\n".join(lines)
 
 
 def _line(row: dict[str, Any]) -> str:
