@@ -78,6 +78,8 @@ def check(name: str, *, dataset: str, epochs: int, recipe: str) -> dict[str, Any
         except Exception as exc:
             row.update(diverged=False, val_acc=None, error=f"{type(exc).__name__}: {exc}"[:300])
         else:
+            if result.status != "finished":  # Ctrl-C / SIGTERM: no verdict, stop here
+                raise KeyboardInterrupt
             s = result.summary or {}
             loss = s.get("train_loss", math.nan)
             row.update(
