@@ -117,7 +117,8 @@ def test_rmsprop_is_built_with_the_papers_decay_eps_and_momentum():
 def test_plateau_drops_on_a_flat_validation_loss_and_survives_a_checkpoint():
     model = create_model("lenet5")
     opt = build_optimizer(model, "sgd", lr=0.01, weight_decay=0.0)
-    cfg = resolve_config(TrainConfig(model="alexnet", epochs=4), dataset_batch_size=128).config
+    cfg = TrainConfig(model="alexnet", epochs=4, recipe="paper")  # the paper: plateau drops
+    cfg = resolve_config(cfg, dataset_batch_size=128).config
     sched = build_scheduler(opt, cfg, steps_per_epoch=3)
     for loss in (2.0, 2.5):  # patience 0 for a 4-epoch run: the second epoch drops it
         for _ in range(3):
