@@ -27,6 +27,7 @@ from typing import Any
 from torch import nn
 
 __all__ = [
+    "HE_INIT",
     "Accuracy",
     "ModelCard",
     "Paper",
@@ -273,6 +274,13 @@ class Schedule:
 
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "sdlm")
+
+# A recipe's ``init`` with exactly this text makes training re-initialise the network
+# (convzoo.train.recipe.he_init) instead of keeping the model's own initialisation.
+HE_INIT = (
+    "He et al. (2015): Kaiming-normal weights (fan-out for convolutions, fan-in for "
+    "linear layers, ReLU gain), biases 0; normalisation layers keep scale 1, shift 0"
+)
 
 # The fields a paper's recipe must state or explicitly mark as not stated.
 _CORE = ("optimizer", "lr", "batch_size", "schedule")

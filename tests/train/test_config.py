@@ -11,16 +11,18 @@ from convzoo.cli.train import given_settings
 from convzoo.train.config import TrainConfig, resolve_config
 
 
-def test_resolution_fills_defaults_with_their_reason_and_leaves_the_request_alone():
+def test_resolution_fills_defaults_with_their_source_and_leaves_the_request_alone():
     requested = TrainConfig(model="resnet20", optimizer="adamw", epochs=3, lr=0.01)
     resolved = resolve_config(requested, dataset_batch_size=128)
     assert requested.batch_size is None and requested.weight_decay is None
     cfg = resolved.config
     assert (cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.warmup_epochs) == (128, 0.01, 0.05, 0.0)
-    assert set(resolved.sources) == {"batch_size", "weight_decay", "warmup_epochs"}
-    assert "adamw" in resolved.sources["weight_decay"]
+    sources = resolved.sources
+    assert sources["lr"]["from"] == sources["optimizer"]["from"] == "flag"
+    assert sources["batch_size"]["from"] == sources["weight_decay"]["from"] == "default"
+    assert "adamw" in sources["weight_decay"]["rule"]  # the paper's decay was for its SGD
     again = resolve_config(cfg, dataset_batch_size=32)  # resolved values stay as they are
-    assert again.config == cfg and again.sources == {}
+    assert again.config == cfg
 
 
 def test_every_setting_has_a_flag_and_unset_flags_keep_the_config_default():
@@ -38,12 +40,12 @@ def test_every_setting_has_a_flag_and_unset_flags_keep_the_config_default():
     for f in fields(TrainConfig):
         if f.metadata.get("cli", True):
             assert f.metadata["help"], f"{f.name} has no help text"
-    assert "--label-smoothing" in help_text and "(default: cosine)" in help_text
+    assert "--label-smoothing" in help_text and "(default: default)" in help_text
 
 
 def test_bad_choice_names_the_allowed_values():
-    with pytest.raises(ValueError, match=r"schedule must be one of .*'cosine'.* got 'linear'"):
-        TrainConfig(model="resnet20", schedule="linear")
+    with pytest.raises(ValueError, match=r"schedule must be one of .*'cosine'.* got 'poly'"):
+        TrainConfig(model="resnet20", schedule="poly")
 
 
 def test_resume_refuses_settings_that_change_the_run(tmp_path, capsys):

@@ -27,7 +27,7 @@ an adaptive average pool to 6x6 before fc6 (the identity at 224x224).
 
 from __future__ import annotations
 
-from convzoo.models.alexnet import AlexNet, AlexNetConfig, ConvLayer
+from convzoo.models.alexnet import DEFAULT_2012, AlexNet, AlexNetConfig, ConvLayer
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["ZFNET", "ZFNet"]
@@ -89,6 +89,10 @@ class ZFNet(AlexNet):
         ),
         input_size=(3, 224, 224),
         recipe=RECIPE,
+        default_recipe=DEFAULT_2012,
+        default_reason="As for AlexNet, whose recipe ZFNet follows: weights of std 1e-2 "
+        "keep a short run at chance; the zoo trains it with He initialisation, the "
+        "paper's lr 0.01 and a cosine decay.",
         accuracy=Accuracy(
             top1=61.6,  # 38.4% top-1 error
             top5=83.5,  # 16.5% top-5 error

@@ -19,6 +19,13 @@ from typing import Any
 
 __all__ = ["RESUMABLE", "Resolution", "TrainConfig", "option", "parse_model_args", "resolve_config"]
 
+OPTIMIZER_NAMES = ("sgd", "rmsprop", "adam", "adamw")
+SCHEDULE_NAMES = ("cosine", "step", "exponential", "plateau", "linear", "onecycle", "constant")
+# settings a recipe decides (and the flags that override it)
+RECIPE_FIELDS = (
+    "optimizer", "lr", "momentum", "nesterov", "rmsprop_decay", "eps", "weight_decay",
+    "schedule", "milestones", "gamma", "warmup_epochs", "label_smoothing", "dropout", "init",
+)  # fmt: skip
 # settings a resumed run may change (see convzoo.train.resume_changes): more epochs, a new
 # peak lr from the resume point, and those that do not alter what the result means
 RESUMABLE = (
@@ -59,28 +66,56 @@ class TrainConfig:
     batch_size: int | None = option(
         None, "global batch, all processes (default: the dataset's, 128; digits 32)"
     )
-    optimizer: str = option("sgd", "the optimizer", choices=("sgd", "adamw"))
+    recipe: str = option(
+        "default",
+        "the card's training recipe the unset settings come from: the paper's, or the "
+        "zoo's default (the paper's unless the card says why it differs); "
+        "see `convzoo info MODEL`",
+        choices=("paper", "default"),
+    )
+    optimizer: str | None = option(
+        None, "the optimizer (default: the recipe's)", choices=OPTIMIZER_NAMES
+    )
     lr: float | str | None = option(
         None,
-        "peak learning rate (default 0.1 sgd, 1e-3 adamw; auto: the lr-find suggestion)",
+        "peak learning rate (default: the recipe's, times batch / the recipe's batch; "
+        "auto: the lr-find suggestion)",
         parse=parse_lr,
     )
-    momentum: float = option(0.9, "SGD momentum")
-    nesterov: bool = option(False, "Nesterov momentum")
+    momentum: float | None = option(None, "SGD/RMSProp momentum (default: the recipe's)")
+    nesterov: bool | None = option(None, "Nesterov momentum (default: the recipe's)")
+    rmsprop_decay: float | None = option(
+        None, "RMSProp's moving-average decay, torch's alpha (default: the recipe's, else 0.99)"
+    )
+    eps: float | None = option(None, "RMSProp/Adam epsilon (default: the recipe's, else 1e-8)")
     weight_decay: float | None = option(
-        None, "default 5e-4 sgd, 0.05 adamw; never on norms or biases"
+        None, "default: the recipe's (else 5e-4 sgd, 0.05 adamw); never on norms or biases"
     )
-    schedule: str = option(
-        "cosine",
-        "learning-rate schedule after the warm-up",
-        choices=("cosine", "step", "onecycle", "constant"),
+    schedule: str | None = option(
+        None,
+        "learning-rate schedule after the warm-up (default: the recipe's, fitted to --epochs)",
+        choices=SCHEDULE_NAMES,
     )
-    warmup_epochs: float | None = option(None, "linear warm-up (default 1 if epochs >= 5, else 0)")
-    milestones: tuple[float, ...] = option(
-        (0.5, 0.75), "step schedule: fractions of the run where lr is multiplied by --gamma"
+    warmup_epochs: float | None = option(
+        None, "linear warm-up (default: the recipe's share of the run)"
     )
-    gamma: float = option(0.1, "step schedule's factor")
-    label_smoothing: float = option(0.0, "cross-entropy label smoothing")
+    milestones: tuple[float, ...] | None = option(
+        None, "step schedule: fractions of the run where lr is multiplied by --gamma"
+    )
+    gamma: float | None = option(
+        None, "step schedule's factor; exponential: per epoch; plateau: per drop"
+    )
+    label_smoothing: float | None = option(
+        None, "cross-entropy label smoothing (default: the recipe's)"
+    )
+    dropout: float | None = option(
+        None, "dropout rate, for models that have one (default: the recipe's, else the model's)"
+    )
+    init: str | None = option(
+        None,
+        "initialisation: the model's own, or He et al. 2015 (default: the recipe's)",
+        choices=("model", "he"),
+    )
     grad_clip: float | None = option(None, "clip the global gradient norm to this value")
     ema_decay: float | None = option(
         None,
@@ -145,17 +180,21 @@ class TrainConfig:
             raise ValueError("TrainConfig needs a model name")
         for f in fields(self):
             allowed = f.metadata.get("choices")
-            if allowed and getattr(self, f.name) not in allowed:
+            value = getattr(self, f.name)
+            if allowed and value is not None and value not in allowed:
                 raise ValueError(
                     f"{f.name} must be one of {allowed}, got {getattr(self, f.name)!r}"
                 )
+        if self.milestones is not None:
+            self.milestones = tuple(self.milestones)
         if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
         if isinstance(self.lr, str) and self.lr != "auto":
             raise ValueError(f"lr must be a positive number or 'auto', got {self.lr!r}")
-        self.milestones = tuple(self.milestones)
+        if self.milestones is not None:
+            self.milestones = tuple(self.milestones)
 
     @property
     def memory_format_channels_last(self) -> bool:
@@ -175,40 +214,51 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Resolution:
-    """The settings that run (no defaults left open) and why each open one got its value."""
+    """The settings that run (no defaults left open) and where each one came from.
+
+    `sources` maps a setting to ``{"from": "flag" | "paper" | "default", "rule": ...}``.
+    """
 
     config: TrainConfig
-    sources: dict[str, str]
+    sources: dict[str, dict[str, str]]
+
+    def headline(self) -> str:
+        """One line for the log: the recipe and the learning rate that runs."""
+        cfg, lr = self.config, self.sources["lr"]
+        recipe = {"paper": "paper's recipe"}.get(lr["from"], lr["from"])
+        warm = f", warm-up {cfg.warmup_epochs:.3g} ep" if cfg.warmup_epochs else ""
+        sched = cfg.schedule + warm
+        return (
+            f"{cfg.model}: {cfg.optimizer} lr {cfg.lr:.4g} ({recipe}: {lr['rule']}), "
+            f"batch {cfg.batch_size}, {sched}, weight decay {cfg.weight_decay:g}"
+        )
 
     def settle(self, values: dict[str, Any], why: str) -> Resolution:
         """This resolution with `values` filled in for settings that were left open."""
         return Resolution(
-            replace(self.config, **values), {**self.sources, **dict.fromkeys(values, why)}
+            replace(self.config, **values),
+            {**self.sources, **{name: {"from": "default", "rule": why} for name in values}},
         )
 
 
 def resolve_config(requested: TrainConfig, *, dataset_batch_size: int) -> Resolution:
-    """Explicit values for every setting the request left to a default.
+    """Explicit values for every setting, from the flags, else the card's recipe.
 
-    The request is not modified. `sources` names the rule behind each value the
-    request did not give, e.g. ``{"lr": "0.1 for sgd"}``.
+    The request is not modified. The batch comes first (the learning rate is
+    scaled to it); `convzoo.train.recipe` decides the rest.
     """
-    cfg, sources = requested, {}
-    sgd = cfg.optimizer == "sgd"
-    rules: dict[str, tuple[Any, str]] = {
-        "batch_size": (dataset_batch_size, "the dataset's default"),
-        "lr": (0.1 if sgd else 1e-3, f"default for {cfg.optimizer}"),
-        "weight_decay": (5e-4 if sgd else 0.05, f"default for {cfg.optimizer}"),
-        "warmup_epochs": (
-            1.0 if cfg.epochs >= 5 else 0.0,
-            "1 epoch when training >= 5 epochs, else none",
-        ),
-    }
-    values = {}
-    for name, (value, why) in rules.items():
-        if getattr(cfg, name) is None:
-            values[name] = value
-            sources[name] = why
+    from convzoo.registry import model_card
+    from convzoo.train.recipe import resolve_recipe
+
+    cfg = requested
+    if cfg.batch_size is None:
+        batch = {"from": "default", "rule": f"the dataset's default, {dataset_batch_size}"}
+        cfg = replace(cfg, batch_size=dataset_batch_size)
+    else:
+        batch = {"from": "flag", "rule": "set by flag"}
+    resolved = resolve_recipe(model_card(cfg.model), cfg, cfg.batch_size)
+    values = {name: r.value for name, r in resolved.items()}
+    sources = {"batch_size": batch, **{name: r.as_dict() for name, r in resolved.items()}}
     return Resolution(replace(cfg, **values), sources)
 
 

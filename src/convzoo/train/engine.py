@@ -46,7 +46,7 @@ from torch import Tensor, nn
 from convzoo.data import Batches, load_dataset
 from convzoo.train.autotune import resolve_speed
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
-from convzoo.train.config import TrainConfig, parse_model_args, resolve_config
+from convzoo.train.config import Resolution, TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
 from convzoo.train.guard import (
     LossGuard,
@@ -59,7 +59,7 @@ from convzoo.train.losses import EpochTally, compute_loss, loss_terms, tally_rec
 from convzoo.train.lr_find import resolve_auto_lr
 from convzoo.train.memory_check import check_training_memory
 from convzoo.train.metrics import MetricsLog, evaluate, plot_curves, training_speed
-from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
+from convzoo.train.optim import ModelEMA, build_optimizer, build_scheduler
 from convzoo.train.report import LiveProgress, console, epoch_line
 from convzoo.train.resume_changes import (
     check_position,
@@ -126,7 +126,11 @@ class Trainer:
         self.lr_find = None
         if self.cfg.lr == "auto":  # the range test's suggestion (convzoo.train.lr_find)
             self.cfg, self.lr_find = resolve_auto_lr(self.cfg, self.data, self.dist, self.run_dir)
-            self.resolved_from["lr"] = "lr-find"
+            self.resolved_from["lr"] = {"from": "lr-find", "rule": self.lr_find.note()}
+        self.headline = Resolution(self.cfg, self.resolved_from).headline()
+        if resume_from is not None:  # a resumed run keeps where its values came from
+            saved = json.loads((Path(resume_from) / "config.json").read_text())
+            self.resolved_from = saved.get("resolved_from", self.resolved_from)
         cfg = self.cfg
         model = parts.model
         self.model_kwargs, self.input_size, self.notes = (
@@ -156,17 +160,10 @@ class Trainer:
             weight_decay=cfg.weight_decay,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
+            rmsprop_decay=cfg.rmsprop_decay,
+            eps=cfg.eps,
         )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lr_multiplier(
-                cfg.schedule,
-                total_steps=self.total_steps,
-                warmup_steps=round(cfg.warmup_epochs * self.steps_per_epoch),
-                milestones=cfg.milestones,
-                gamma=cfg.gamma,
-            ),
-        )
+        self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         self.ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay else None
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else None
@@ -338,6 +335,7 @@ class Trainer:
             f"resuming at epoch {self.epoch + 1}, step {self.step}:" if resuming else "training"
         )
         procs = f" on {self.dist.world_size} processes" if self.dist.enabled else ""
+        self.console.print(self.headline, highlight=False)
         self.console.print(
             f"{action} {cfg.model} on {self.data.name} "
             f"({self.sizes['train']} train / {self.sizes['val']} val / {self.sizes['test']} test, "
@@ -428,6 +426,7 @@ class Trainer:
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
             record.update(val_loss=val["loss"], val_acc=val["top1"], val_top5=val["top5"])
+        self.scheduler.epoch_end(record.get("val_loss", record["train_loss"]))
         acc = record.get("val_acc", record["train_acc"])
         improved = acc > self.best_acc
         if improved:

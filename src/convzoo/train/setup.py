@@ -13,6 +13,7 @@ from convzoo.data import Augment, Batches, ImageSet, split_validation
 from convzoo.registry import create_model
 from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
+from convzoo.train.recipe import he_init
 from convzoo.train.state import seed_everything
 
 __all__ = ["RunParts", "build_parts", "default_run_dir", "resolve_input_size", "unwrap"]
@@ -39,8 +40,12 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
     `cfg` holds resolved values (an explicit batch size).
     """
     seed_everything(cfg.seed)
-    kwargs = {**cfg.model_kwargs, "num_classes": data.num_classes, "in_channels": data.in_channels}
+    dropout = {} if cfg.dropout is None else {"dropout": cfg.dropout}
+    kwargs = {**cfg.model_kwargs, **dropout}
+    kwargs.update(num_classes=data.num_classes, in_channels=data.in_channels)
     model = create_model(cfg.model, **kwargs)
+    if cfg.init == "he":
+        he_init(model)
     input_size, note = resolve_input_size(model, data, cfg.input_size)
     augment = Augment(crop_padding(data, input_size), data.flip) if cfg.augment else None
     train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
