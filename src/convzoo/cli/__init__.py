@@ -21,6 +21,7 @@ from convzoo.cli import (
     list_models,
     predict,
     receptive_field,
+    reproduce,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -36,6 +37,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     eval_cmd,
     predict,
     export,
+    reproduce,
 )
 
 

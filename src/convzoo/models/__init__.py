@@ -1,6 +1,7 @@
 """One module per family; importing this package registers every network."""
 
 from convzoo.models import (
+    ablation,  # noqa: F401
     alexnet,  # noqa: F401
     allconv,  # noqa: F401
     convnext,  # noqa: F401

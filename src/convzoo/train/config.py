@@ -84,6 +84,16 @@ class TrainConfig:
         0.1, "share of the training set held out for validation (seeded by --split-seed)"
     )
     split_seed: int = option(0, "the validation split does not move when --seed changes")
+    train_images: int | None = option(
+        None,
+        "train on this many images of the training split (a subset fixed by --split-seed)",
+        metavar="N",
+    )
+    test_images: int | None = option(
+        None,
+        "test on this many images of the test split (a subset fixed by --split-seed)",
+        metavar="N",
+    )
     data_dir: str | None = option(None, "look for dataset files here first (also $CONVZOO_DATA)")
     download: bool = option(True, "download missing dataset files")
     num_workers: int = option(2, "image-decoding workers (folder: datasets)", flag="--workers")
@@ -116,6 +126,9 @@ class TrainConfig:
             raise ValueError(
                 f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
             )
+        for name in ("train_images", "test_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         self.milestones = tuple(self.milestones)
 
     @classmethod
