@@ -3,12 +3,15 @@
 Each experiment is a registered `Experiment` (claim, source, protocol, budgets,
 verdict rule); `run_experiment` trains its arms over several seeds with the
 training engine and writes report.md, results.json and plots. Importing this
-package registers every experiment, in priority order.
+package registers every experiment; `list_experiments` gives them in priority order.
 """
 
-from convzoo.experiments import (
+from convzoo.experiments import (  # each module registers its experiments
+    design,  # noqa: F401
     efficiency,  # noqa: F401
-    residual,  # noqa: F401  (degradation first)
+    lineage,  # noqa: F401
+    normalization,  # noqa: F401
+    residual,  # noqa: F401
 )
 from convzoo.experiments.core import (
     Analysis,

@@ -19,6 +19,7 @@ from typing import Any
 from convzoo.experiments.verdict import Rule, Stat
 
 __all__ = [
+    "QUICK",
     "Analysis",
     "Arm",
     "Budget",
@@ -78,6 +79,10 @@ class Budget:
             f"{self.dataset}, {self.epochs} epochs{images}, seeds {list(self.seeds)}, "
             f"validation {self.val_fraction:.0%} of the training split{extra}"
         )
+
+
+# CI and docs: a couple of epochs on the bundled digits, a few seconds per training
+QUICK = Budget("digits", epochs=2, train_images=512, settings={"batch_size": 64})
 
 
 @dataclass
@@ -151,6 +156,11 @@ class Context:
     stats: dict[str, dict[str, Stat]]
     out: Path
     input_size: int  # side of the images the runs train on
+    quick: bool = False
+
+    @property
+    def rule(self) -> Rule:
+        return self.experiment.rule_for(self.quick)
 
 
 @dataclass
@@ -179,6 +189,7 @@ class Experiment:
     headline: tuple[str, ...] = ("test_acc",)  # metrics of the bar chart and the summary
     metrics: tuple[Metric, ...] = ()  # beyond the standard ones
     quick_arms: tuple[Arm, ...] | None = None  # smaller stand-ins when the full arms are slow
+    quick_rule: Rule | None = None  # the rule over the quick arms, when they differ
     analyze: Callable[[Context], Analysis] | None = None
     trains: bool = True  # False: the claim is judged from measured facts alone
 
@@ -192,6 +203,9 @@ class Experiment:
     def budget(self, quick: bool) -> Budget:
         return self.quick if quick else self.full
 
+    def rule_for(self, quick: bool) -> Rule:
+        return self.quick_rule if quick and self.quick_rule is not None else self.rule
+
     def arms_for(self, quick: bool) -> tuple[Arm, ...]:
         return self.quick_arms if quick and self.quick_arms is not None else self.arms
 
@@ -200,6 +214,13 @@ class Experiment:
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
+
+# the order of `--list` and `reproduce all`; experiments not named here follow, as registered
+PRIORITY = (
+    "degradation", "batchnorm", "separable", "compound_scaling", "stacked_3x3",
+    "bottleneck_1x1", "gap_head", "relu_tanh", "dropout", "lrn", "aux_classifiers", "se",
+    "resnext_cardinality", "densenet", "alpha_rho", "convnext_steps", "lineage",
+)  # fmt: skip
 
 
 def register_experiment(experiment: Experiment) -> Experiment:
@@ -226,6 +247,8 @@ def get_experiment(name: str) -> Experiment:
 
 
 def list_experiments() -> list[Experiment]:
-    """Every registered experiment, in registration (priority) order."""
+    """Every registered experiment, in priority order."""
     _ensure_imported()
-    return list(_EXPERIMENTS.values())
+    rank = {name: i for i, name in enumerate(PRIORITY)}
+    names = sorted(_EXPERIMENTS, key=lambda n: rank.get(n, len(PRIORITY)))  # stable sort
+    return [_EXPERIMENTS[n] for n in names]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from convzoo.analysis.cost import separable_cost_ratio
 from convzoo.analysis.summary import summary
-from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
+from convzoo.experiments.core import (
+    QUICK,
+    Analysis,
+    Arm,
+    Budget,
+    Context,
+    Experiment,
+    register_experiment,
+)
 from convzoo.experiments.plots import plot_lines
 from convzoo.experiments.verdict import AllOf, FactAtMost, FactNear, NotBetter
 
-QUICK = Budget("digits", epochs=3, settings={"batch_size": 64})
 MOBILE_ALPHA = 0.5  # MobileNet v1 at half width: 0.8M params, 3M MACs at 32x32
 GRAY = {"in_channels": 1, "num_classes": 10}
 

@@ -160,7 +160,7 @@ def write_outputs(
         "budget": "quick" if quick else "full",
         "budget_detail": ctx.budget.describe(),
         "input_size": ctx.input_size,
-        "rule": exp.rule.describe(),
+        "rule": ctx.rule.describe(),
         "arms": [
             {
                 "label": a.label,
@@ -211,7 +211,7 @@ def _report(
         f"- Budget: {ctx.budget.describe()}; images at {ctx.input_size}x{ctx.input_size}.",
         "- Model selection on the validation split (best epoch); the test split is "
         "evaluated once, with the selected weights.",
-        f"- Verdict rule (fixed before running): {exp.rule.describe()}. Two means differ "
+        f"- Verdict rule (fixed before running): {ctx.rule.describe()}. Two means differ "
         "only when their gap exceeds both 2 combined standard errors and the larger "
         "seed standard deviation; otherwise the claim is *not shown at this scale*.\n",
         "| arm | model and settings |",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
+from convzoo.experiments.core import (
+    QUICK,
+    Analysis,
+    Arm,
+    Budget,
+    Context,
+    Experiment,
+    register_experiment,
+)
 from convzoo.experiments.plots import plot_xy
 from convzoo.experiments.verdict import AllOf, Better
 
 # The CIFAR recipe of He et al. 2016 section 4.2 (lr 0.1, momentum 0.9, weight decay 1e-4,
 # batch 128); a cosine schedule with a short warm-up instead of the 32k/48k step drops.
 CIFAR_RECIPE = {"weight_decay": 1e-4}
-QUICK = Budget("digits", epochs=3, settings={"batch_size": 64})
 
 register_experiment(
     Experiment(

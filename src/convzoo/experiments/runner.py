@@ -226,10 +226,10 @@ def run_experiment(
         per_seed.setdefault(run.arm, []).append(metric_values(exp, run))
     stats = collect(per_seed)
     input_size = _input_size(out, arms, budget)
-    ctx = Context(exp, budget, arms, runs, stats, out, input_size)
+    ctx = Context(exp, budget, arms, runs, stats, out, input_size, quick)
     analysis = exp.analyze(ctx) if exp.analyze else None
     facts = analysis.facts if analysis else {}
-    verdict = exp.rule.judge(stats, facts)
+    verdict = exp.rule_for(quick).judge(stats, facts)
     results = write_outputs(ctx, per_seed, analysis, verdict, quick=quick, command=command)
     echo(f"[{exp.name}] {verdict.status}: {verdict.reason}")
     return Outcome(exp.name, out, verdict, results)

@@ -21,6 +21,7 @@ __all__ = [
     "AllOf",
     "Better",
     "FactAtMost",
+    "FactGreater",
     "FactNear",
     "NotBetter",
     "Rule",
@@ -211,3 +212,19 @@ class AllOf(Rule):
         else:
             status = NOT_SHOWN
         return Verdict(status, "; ".join(f"[{v.status}] {v.reason}" for v in verdicts))
+
+
+@dataclass(frozen=True)
+class FactGreater(Rule):
+    """One measured quantity is larger than another (e.g. highest stable learning rates)."""
+
+    a: str
+    b: str
+
+    def describe(self) -> str:
+        return f"{self.a} > {self.b}"
+
+    def judge(self, table: Table, facts: Facts) -> Verdict:
+        va, vb = facts[self.a], facts[self.b]
+        text = f"{self.a} = {va:.4g} vs {self.b} = {vb:.4g}"
+        return Verdict(CONFIRMED if va > vb else NOT_SHOWN if va == vb else CONTRADICTED, text)
