@@ -15,6 +15,9 @@ paper's claim by changing exactly one thing in an otherwise fixed network sized 
 - ``ablation_inception``: two Inception modules, naive (Szegedy et al. 2014, Going
   Deeper with Convolutions, arXiv:1409.4842, Figure 2a) or with 1x1 reductions
   (Figure 2b).
+- ``ablation_resnext``: ResNeXt-29 (Xie, Girshick, Dollar, Tu, He 2017, Aggregated
+  Residual Transformations for Deep Neural Networks, arXiv:1611.05431, section 5.3)
+  with every width divided by 4, so cardinality vs width (Table 3) trains on a CPU.
 - ``ablation_mobilenet_v1_conv``: MobileNet v1 with every depthwise separable layer
   replaced by a standard 3x3 convolution, the "Conv MobileNet" of Howard et al.
   2017, arXiv:1704.04861, Table 4 (29.3M params, 4866M mult-adds at 224 px).
@@ -32,9 +35,16 @@ from convzoo.blocks.head import ClassifierHead, FullyConnectedHead
 from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.models.mobilenet import V1_BODY, MobileNetV1
+from convzoo.models.resnet import ResNet, ResNetConfig, cifar_stages
 from convzoo.registry import ModelCard, Reported, register
 
-__all__ = ["AblationCNN", "AblationInception", "ConvMobileNetV1", "InceptionWidths"]
+__all__ = [
+    "AblationCNN",
+    "AblationInception",
+    "ConvMobileNetV1",
+    "InceptionWidths",
+    "small_resnext_config",
+]
 
 _ACTS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 _NORMS: dict[str, type[nn.Module] | None] = {"batch": nn.BatchNorm2d, "none": None}
@@ -310,4 +320,49 @@ def ablation_mobilenet_v1_conv(
         width_mult=width_mult,
         resolution_mult=resolution_mult,
         dropout=dropout,
+    )
+
+
+def small_resnext_config(cardinality: int, group_width: int) -> ResNetConfig:
+    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16.
+
+    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
+    stage, as in the paper's template.
+    """
+    if cardinality < 1 or group_width < 1:
+        raise ValueError(
+            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
+        )
+    base = cardinality * group_width
+    return ResNetConfig(
+        stages=cifar_stages(3, out_channels=(64, 128, 256), widths=(base, 2 * base, 4 * base)),
+        block="bottleneck",
+        stem="cifar",
+        stem_channels=16,
+        cardinality=cardinality,
+        num_classes=10,
+    )
+
+
+@register(
+    _card(
+        "ablation_resnext",
+        "Table 3 (cardinality vs width at equal cost) on section 5.3's ResNeXt-29, widths / 4",
+        (
+            "Splitting the bottleneck's 3x3 into `cardinality` groups at fixed cost.",
+            "1x16d is a plain bottleneck ResNet; 8x4d is ResNeXt at the same budget.",
+        ),
+        title="Aggregated Residual Transformations for Deep Neural Networks",
+        authors="Xie, Girshick, Dollar, Tu, He",
+        year=2017,
+        arxiv="1611.05431",
+    )
+)
+def ablation_resnext(
+    *, num_classes: int = 10, in_channels: int = 1, cardinality: int = 8, group_width: int = 4
+) -> ResNet:
+    return ResNet(
+        small_resnext_config(cardinality, group_width),
+        num_classes=num_classes,
+        in_channels=in_channels,
     )
