@@ -10,6 +10,7 @@ from convzoo.experiments import (  # each module registers its experiments
     design,  # noqa: F401
     efficiency,  # noqa: F401
     lineage,  # noqa: F401
+    modernize,  # noqa: F401
     normalization,  # noqa: F401
     residual,  # noqa: F401
 )
