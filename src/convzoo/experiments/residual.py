@@ -12,7 +12,7 @@ from convzoo.experiments.core import (
     register_experiment,
 )
 from convzoo.experiments.plots import plot_xy
-from convzoo.experiments.verdict import AllOf, Better
+from convzoo.experiments.verdict import AllOf, Better, NotBetter
 
 # The CIFAR recipe of He et al. 2016 section 4.2 (lr 0.1, momentum 0.9, weight decay 1e-4,
 # batch 128); a cosine schedule with a short warm-up instead of the 32k/48k step drops.
@@ -78,16 +78,16 @@ register_experiment(
         claim=("A DenseNet reaches the accuracy of a ResNet with a fraction of its parameters."),
         source="Huang, Liu, van der Maaten, Weinberger 2017, arXiv:1608.06993, Fig. 3 and Table 2",
         protocol=(
-            "DenseNet-40 (k=12, 1.0M params) against CIFAR ResNets of 0.27M-0.85M params "
-            "(resnet20/56) and a wider budget; the same data and recipe. The claim holds if "
-            "DenseNet-40 is at least as accurate as the larger resnet56."
+            "DenseNet-BC-100 (k=12, 0.8M params) against the CIFAR ResNet-56 (0.85M) and "
+            "ResNet-110 (1.7M), same data and recipe. Claim: ResNet-110 is not more accurate "
+            "than DenseNet-BC-100 by more than 0.5 points, with twice its parameters."
         ),
         arms=(
-            Arm("resnet20", "resnet20"),
             Arm("resnet56", "resnet56"),
-            Arm("densenet40", "densenet40"),
+            Arm("resnet110", "resnet110"),
+            Arm("densenet_bc100", "densenet_bc100"),
         ),
-        rule=Better("test_acc", "densenet40", "resnet20"),
+        rule=NotBetter("test_acc", "resnet110", "densenet_bc100", margin=0.5),
         full=Budget("fashion-mnist", epochs=30, settings=CIFAR_RECIPE),
         quick=QUICK,
         headline=("test_acc", "params"),
