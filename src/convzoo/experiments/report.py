@@ -99,6 +99,8 @@ def _fmt(value: Any) -> str:
         return _fmt_stat(value)
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
     return str(value)
 
 
