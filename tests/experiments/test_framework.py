@@ -150,3 +150,16 @@ def test_a_registered_experiment_end_to_end_on_a_tiny_budget(tmp_path):
     assert results["verdict"]["status"] in (CONFIRMED, NOT_SHOWN, CONTRADICTED)
     assert results["budget_detail"].startswith("digits, 1 epochs, 64 training images")
     assert "--train-images 64" in results["command"]
+
+
+def test_one_seed_trains_only_and_never_gives_a_verdict(tmp_path):
+    one = Budget(TINY.dataset, epochs=1, seeds=(0,), settings=TINY.settings)
+    exp = tiny_experiment(arms=(Arm("bn", "ablation_cnn", {"width": 4}),), quick=one,
+                          rule=Better("test_acc", "bn", "bn"))  # fmt: skip
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None)
+    assert (
+        run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None, train_only=True) is None
+    )
+    assert (tmp_path / "tiny" / "runs" / "bn" / "seed0" / "summary.json").is_file()
+    assert not (tmp_path / "tiny" / "results.json").exists()

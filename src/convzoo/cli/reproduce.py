@@ -37,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--val-fraction", type=float, help="share held out for validation")
     parser.add_argument("--progress", action="store_true", help="progress bars of each training")
     parser.add_argument("--threads", type=int, help="torch threads per training")
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train the missing runs and stop (no verdict); for one seed per process",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -166,10 +171,13 @@ def run(args: argparse.Namespace) -> int:
                 threads=args.threads,
                 echo=_echo,
                 command=_command(args, exp.name),
+                train_only=args.train_only,
             )
         except ExperimentInterrupted as exc:
             console.print(f"{exc}; run the same command again to resume where it stopped")
             return 130
+        if outcome is None:
+            continue
         outcomes.append(outcome)
         console.print(f"  report: {outcome.out / 'report.md'}")
     if args.json:

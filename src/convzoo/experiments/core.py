@@ -68,8 +68,8 @@ class Budget:
     settings: Mapping[str, Any] = field(default_factory=dict)  # other TrainConfig fields
 
     def __post_init__(self) -> None:
-        if len(self.seeds) < 2:
-            raise ValueError(f"a spread needs at least 2 seeds, got {self.seeds}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
 
     def describe(self) -> str:
         images = f", {self.train_images} training images" if self.train_images else ""

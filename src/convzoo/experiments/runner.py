@@ -198,7 +198,8 @@ def run_experiment(
     threads: int | None = None,
     echo=print,
     command: str = "",
-) -> Outcome:
+    train_only: bool = False,
+) -> Outcome | None:
     """Train what is missing, then write results.json, the plots and report.md.
 
     Seeds are the outer loop: an interrupted experiment has every arm at its first
@@ -207,6 +208,11 @@ def run_experiment(
     from convzoo.experiments.report import write_outputs
 
     budget, arms = exp.budget(quick), exp.arms_for(quick)
+    if len(budget.seeds) < 2 and not train_only:
+        raise ValueError(
+            f"a verdict needs a spread: at least 2 seeds, got {list(budget.seeds)} "
+            "(--train-only trains single seeds, e.g. in parallel processes)"
+        )
     out = root / exp.name
     out.mkdir(parents=True, exist_ok=True)
     runs: list[RunData] = []
@@ -220,6 +226,8 @@ def run_experiment(
             if status != "trained":
                 echo(f"  {status} ({run_dir})")
             runs.append(load_run(run_dir, arm.label, seed))
+    if train_only:
+        return None
     runs.sort(key=lambda r: ([a.label for a in arms].index(r.arm), r.seed))
     per_seed: dict[str, list[dict[str, float]]] = {}
     for run in runs:
