@@ -105,6 +105,8 @@ def _fmt(value: Any) -> str:
 
 
 def _fmt_stat(s: Stat) -> str:
+    if s.std == 0 and float(s.mean).is_integer():  # counts: params, MACs
+        return f"{int(s.mean):,}"
     if abs(s.mean) >= 1e5:
         return f"{s.mean:,.0f}" if s.std == 0 else f"{s.mean:,.0f} ± {s.std:,.0f}"
     return f"{s.mean:.2f} ± {s.std:.2f}"
