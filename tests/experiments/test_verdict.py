@@ -13,6 +13,7 @@ from convzoo.experiments.verdict import (
     FactNear,
     NotBetter,
     Stat,
+    require_learning,
 )
 
 
@@ -78,3 +79,15 @@ def test_facts_and_all_of():
 def test_unknown_arm_names_the_known_ones():
     with pytest.raises(KeyError, match="arms: \\['a'\\]"):
         Better("test_acc", "a", "zz").judge(table(a=[1.0, 2.0]), {})
+
+
+def test_arms_stuck_at_chance_confirm_nothing():
+    stuck = {
+        arm: {"test_acc": Stat.of([11.1, 11.1, 11.1]), "best_val_acc": Stat.of([10.0] * 3)}
+        for arm in ("lrn", "plain")
+    }
+    rule = NotBetter("test_acc", "lrn", "plain", margin=0.5)
+    assert rule.judge(stuck, {}).status == CONFIRMED  # the bare rule is fooled ...
+    verdict = require_learning(rule.judge(stuck, {}), rule, stuck, chance=10.0)
+    assert verdict.status == NOT_SHOWN and "did not learn" in verdict.reason  # ... not the runner
+    assert AllOf((rule, FactNear("r", 1, 0))).arms() == {"lrn", "plain"}

@@ -81,8 +81,8 @@ class Budget:
         )
 
 
-# CI and docs: a couple of epochs on the bundled digits, a few seconds per training
-QUICK = Budget("digits", epochs=2, train_images=512, settings={"batch_size": 64})
+# CI and docs: the bundled digits (8x8, ~1,150 training images), ~100 steps per training
+QUICK = Budget("digits", epochs=3, settings={"batch_size": 32})
 
 
 @dataclass
@@ -95,6 +95,7 @@ class RunData:
     summary: dict[str, Any] | None  # summary.json (None when the run diverged)
     steps_per_epoch: int
     diverged: str | None = None  # the error message of a run whose loss became NaN/inf
+    num_classes: int = 10
 
 
 @dataclass(frozen=True)

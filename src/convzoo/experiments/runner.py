@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from convzoo.experiments.core import Arm, Budget, Context, Experiment, Metric, RunData
-from convzoo.experiments.verdict import Stat, Verdict
+from convzoo.experiments.verdict import Stat, Verdict, require_learning
 
 __all__ = [
     "STANDARD_METRICS",
@@ -166,7 +166,7 @@ def load_run(run_dir: Path, arm: str, seed: int) -> RunData:
         diverged = json.loads((run_dir / "diverged.json").read_text())["error"]
     else:
         summary = json.loads((run_dir / "summary.json").read_text())
-    return RunData(arm, seed, records, summary, steps, diverged)
+    return RunData(arm, seed, records, summary, steps, diverged, len(config["classes"]))
 
 
 def metric_values(exp: Experiment, run: RunData) -> dict[str, float]:
@@ -237,10 +237,16 @@ def run_experiment(
     ctx = Context(exp, budget, arms, runs, stats, out, input_size, quick)
     analysis = exp.analyze(ctx) if exp.analyze else None
     facts = analysis.facts if analysis else {}
-    verdict = exp.rule_for(quick).judge(stats, facts)
+    rule = exp.rule_for(quick)
+    verdict = require_learning(rule.judge(stats, facts), rule, stats, _chance(runs))
     results = write_outputs(ctx, per_seed, analysis, verdict, quick=quick, command=command)
     echo(f"[{exp.name}] {verdict.status}: {verdict.reason}")
     return Outcome(exp.name, out, verdict, results)
+
+
+def _chance(runs: list[RunData]) -> float:
+    """Top-1 accuracy (%) of guessing: 100 / number of classes (10 when nothing trained)."""
+    return 100 / runs[0].num_classes if runs else 10.0
 
 
 def _input_size(out: Path, arms: tuple[Arm, ...], budget: Budget) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "Rule",
     "Stat",
     "Verdict",
+    "require_learning",
     "separation",
 ]
 
@@ -88,6 +89,10 @@ class Rule(ABC):
     @abstractmethod
     def judge(self, table: Table, facts: Facts) -> Verdict:
         """The verdict on these results."""
+
+    def arms(self) -> set[str]:
+        """The trained arms the rule compares (none for measured facts)."""
+        return {getattr(self, name) for name in ("a", "b") if hasattr(self, "metric")}
 
 
 def _stat(table: Table, arm: str, metric: str) -> Stat:
@@ -202,6 +207,9 @@ class AllOf(Rule):
     def describe(self) -> str:
         return "; and ".join(p.describe() for p in self.parts)
 
+    def arms(self) -> set[str]:
+        return set().union(*(p.arms() for p in self.parts))
+
     def judge(self, table: Table, facts: Facts) -> Verdict:
         verdicts = [p.judge(table, facts) for p in self.parts]
         statuses = {v.status for v in verdicts}
@@ -228,3 +236,25 @@ class FactGreater(Rule):
         va, vb = facts[self.a], facts[self.b]
         text = f"{self.a} = {va:.4g} vs {self.b} = {vb:.4g}"
         return Verdict(CONFIRMED if va > vb else NOT_SHOWN if va == vb else CONTRADICTED, text)
+
+
+def require_learning(verdict: Verdict, rule: Rule, table: Table, chance: float) -> Verdict:
+    """No confirmation from arms that did not learn: a comparison of two networks stuck at
+    chance (identical, zero-spread accuracies) says nothing about the claim.
+
+    An arm did not learn when its mean best validation accuracy is below 1.5x chance.
+    """
+    stuck = sorted(
+        arm
+        for arm in rule.arms()
+        if arm in table
+        and "best_val_acc" in table[arm]
+        and table[arm]["best_val_acc"].mean < 1.5 * chance
+    )
+    if verdict.status != CONFIRMED or not stuck:
+        return verdict
+    return Verdict(
+        NOT_SHOWN,
+        f"{', '.join(stuck)} did not learn (validation accuracy below 1.5x chance, "
+        f"{chance:.1f}%); {verdict.reason}",
+    )
