@@ -27,6 +27,7 @@ from convzoo.cli import (
     receptive_field,
     serve,
     site,
+    reproduce,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -47,6 +48,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     bench,
     serve,
     site,
+    reproduce,
 )
 
 

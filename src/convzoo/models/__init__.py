@@ -1,6 +1,7 @@
 """One module per family; importing this package registers every network."""
 
 from convzoo.models import (
+    ablation,  # noqa: F401
     alexnet,  # noqa: F401
     allconv,  # noqa: F401
     convnext,  # noqa: F401
@@ -11,6 +12,7 @@ from convzoo.models import (
     inception_v4,  # noqa: F401
     lenet,  # noqa: F401
     mobilenet,  # noqa: F401
+    modernize,  # noqa: F401
     nin,  # noqa: F401
     preact_resnet,  # noqa: F401
     regnet,  # noqa: F401

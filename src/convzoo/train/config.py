@@ -146,6 +146,16 @@ class TrainConfig:
         0.1, "share of the training set held out for validation (seeded by --split-seed)"
     )
     split_seed: int = option(0, "the validation split does not move when --seed changes")
+    train_images: int | None = option(
+        None,
+        "train on this many images of the training split (a subset fixed by --split-seed)",
+        metavar="N",
+    )
+    test_images: int | None = option(
+        None,
+        "test on this many images of the test split (a subset fixed by --split-seed)",
+        metavar="N",
+    )
     data_dir: str | None = option(None, "look for dataset files here first (also $CONVZOO_DATA)")
     download: bool = option(True, "download missing dataset files")
     num_workers: int = option(2, "image-decoding workers (folder: datasets)", flag="--workers")
@@ -200,6 +210,9 @@ class TrainConfig:
     def memory_format_channels_last(self) -> bool:
         """True when channels_last is on (resolved configs only say on or off)."""
         return self.channels_last == "on"
+        for name in ("train_images", "test_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

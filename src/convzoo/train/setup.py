@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from convzoo.data import Augment, Batches, ImageSet, split_validation
@@ -49,9 +50,11 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
     input_size, note = resolve_input_size(model, data, cfg.input_size)
     augment = Augment(crop_padding(data, input_size), data.flip) if cfg.augment else None
     train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
+    # budgets: the same images for every seed, so seeds differ only in their own draws
+    train_split = _fixed_subset(train_split, cfg.train_images, cfg.split_seed)
     train_split = train_split.resized(input_size)
     val_split = val_split.resized(input_size) if val_split is not None else None
-    test_split = data.test.resized(input_size)
+    test_split = _fixed_subset(data.test, cfg.test_images, cfg.split_seed).resized(input_size)
     common = {
         "mean": data.mean,
         "std": data.std,
@@ -75,6 +78,14 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
         test_batches=Batches(test_split, **evaluation),
         sizes={"train": len(train_split), "val": len(val_split or []), "test": len(test_split)},
     )
+
+
+def _fixed_subset(split, size: int | None, seed: int):
+    """`size` images of `split` chosen by `seed` (all of it when `size` is None or larger)."""
+    if size is None or size >= len(split):
+        return split
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
+    return split.subset(order[:size].sort().values)
 
 
 def crop_padding(data: ImageSet, input_size: tuple[int, int]) -> int:

@@ -1,0 +1,368 @@
+"""Small networks for controlled experiments: one design choice switched at a time.
+
+These are not landmark networks. They exist so that `convzoo reproduce` can test a
+paper's claim by changing exactly one thing in an otherwise fixed network sized for
+28x28 images and a laptop CPU. Each builder names the claims it serves.
+
+- ``ablation_cnn``: a three-stage VGG-style CNN (Simonyan & Zisserman 2014, Very
+  Deep Convolutional Networks for Large-Scale Image Recognition, arXiv:1409.1556)
+  whose switches are batch normalization (Ioffe & Szegedy 2015, arXiv:1502.03167),
+  tanh vs ReLU and dropout (Krizhevsky, Sutskever, Hinton 2012, ImageNet
+  Classification with Deep Convolutional Neural Networks, NIPS 2012), LRN (VGG
+  Table 1, A vs A-LRN), two stacked 3x3 convolutions vs one 5x5 (VGG section 2.3)
+  and a global-average-pool head vs a fully connected one (Lin, Chen, Yan 2013,
+  Network In Network, arXiv:1312.4400).
+- ``ablation_inception``: two Inception modules, naive (Szegedy et al. 2014, Going
+  Deeper with Convolutions, arXiv:1409.4842, Figure 2a) or with 1x1 reductions
+  (Figure 2b).
+- ``ablation_resnext``: ResNeXt-29 (Xie, Girshick, Dollar, Tu, He 2017, Aggregated
+  Residual Transformations for Deep Neural Networks, arXiv:1611.05431, section 5.3)
+  with every width divided by 4, so cardinality vs width (Table 3) trains on a CPU.
+- ``ablation_mobilenet_v1_conv``: MobileNet v1 with every depthwise separable layer
+  replaced by a standard 3x3 convolution, the "Conv MobileNet" of Howard et al.
+  2017, arXiv:1704.04861, Table 4 (29.3M params, 4866M mult-adds at 224 px).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from convzoo.blocks.conv import ConvNormAct
+from convzoo.blocks.head import ClassifierHead, FullyConnectedHead
+from convzoo.blocks.inception import InceptionModule
+from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.mobilenet import V1_BODY, MobileNetV1
+from convzoo.models.resnet import ResNet, ResNetConfig, cifar_stages
+from convzoo.registry import ModelCard, Reported, register
+
+__all__ = [
+    "AblationCNN",
+    "AblationInception",
+    "ConvMobileNetV1",
+    "InceptionWidths",
+    "small_resnext_config",
+]
+
+_ACTS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+_NORMS: dict[str, type[nn.Module] | None] = {"batch": nn.BatchNorm2d, "none": None}
+_KERNELS = ("3x3", "3x3x2", "5x5")  # one 3x3, two stacked 3x3 (5x5 field), one 5x5
+_HEADS = ("gap", "fc")
+
+
+def _choice(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+    return value
+
+
+class AblationCNN(ConvNet):
+    """stem (3x3 conv [+ LRN]) -> three stages (conv unit + 2x2 max pool) -> head.
+
+    Stage widths are ``width, 2*width, 4*width``; a 28x28 input ends at 3x3.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: int = 32,
+        norm: str = "batch",
+        act: str = "relu",
+        kernel: str = "3x3",
+        lrn: bool = False,
+        head: str = "gap",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(28, 28),
+            min_input_size=8,
+        )
+        norm_layer = _NORMS[_choice("norm", norm, _NORMS)]
+        act_layer = _ACTS[_choice("act", act, _ACTS)]
+        _choice("kernel", kernel, _KERNELS)
+        _choice("head", head, _HEADS)
+        if width < 1 or not 0 <= dropout < 1:
+            raise ValueError(f"width must be >= 1 and dropout in [0, 1), got {width}, {dropout}")
+
+        def unit(cin: int, cout: int) -> nn.Sequential:
+            if kernel == "3x3x2":  # two 3x3 layers: a 5x5 receptive field, one more non-linearity
+                return nn.Sequential(
+                    ConvNormAct(cin, cout, 3, norm=norm_layer, act=act_layer),
+                    ConvNormAct(cout, cout, 3, norm=norm_layer, act=act_layer),
+                )
+            k = 5 if kernel == "5x5" else 3
+            return nn.Sequential(ConvNormAct(cin, cout, k, norm=norm_layer, act=act_layer))
+
+        stem = ConvNormAct(in_channels, width, 3, norm=norm_layer, act=act_layer)
+        # VGG's A-LRN: local response normalisation after the first layer (AlexNet's constants)
+        self.stem = nn.Sequential(stem, nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
+        if not lrn:
+            self.stem = nn.Sequential(stem)
+        self.feature_info = [FeatureInfo("stem", width, 1)]
+        self.stages = nn.Sequential()
+        channels = width
+        for index, out_channels in enumerate((width, 2 * width, 4 * width), start=1):
+            stage = unit(channels, out_channels)
+            stage.add_module("pool", nn.MaxPool2d(2))  # (N, C, H/2, W/2)
+            self.stages.add_module(f"stage{index}", stage)
+            self.feature_info.append(FeatureInfo(f"stage{index}", out_channels, 2**index))
+            channels = out_channels
+        if head == "gap":
+            self.head = ClassifierHead(channels, num_classes, dropout=dropout)
+        else:  # (N, 4w, 3, 3) -> flatten -> 256 -> classes, as AlexNet/VGG's fc6..fc8 scaled down
+            self.head = FullyConnectedHead(
+                channels * 9, num_classes, hidden=(256,), dropout=dropout, pool_size=(3, 3)
+            )
+        init_weights_like_torchvision(self)
+
+
+@dataclass(frozen=True)
+class InceptionWidths:
+    """Output channels of one Inception module's branches (Table 1's columns, scaled)."""
+
+    conv1x1: int
+    reduce3x3: int
+    conv3x3: int
+    reduce5x5: int
+    conv5x5: int
+    pool_proj: int
+
+
+# GoogLeNet Table 1, inception (3a) and (3b), divided by 4
+MODULE_A = InceptionWidths(
+    conv1x1=16, reduce3x3=24, conv3x3=32, reduce5x5=4, conv5x5=8, pool_proj=8
+)
+MODULE_B = InceptionWidths(
+    conv1x1=32, reduce3x3=32, conv3x3=48, reduce5x5=8, conv5x5=24, pool_proj=16
+)
+
+
+def inception_module(in_channels: int, w: InceptionWidths, *, reduce: bool) -> InceptionModule:
+    """Figure 2b (1x1 reductions before 3x3/5x5, projection after pooling) or 2a (naive)."""
+    pool = nn.MaxPool2d(3, stride=1, padding=1)
+    if reduce:
+        branches = {
+            "branch1": ConvNormAct(in_channels, w.conv1x1, 1),
+            "branch2": nn.Sequential(
+                ConvNormAct(in_channels, w.reduce3x3, 1), ConvNormAct(w.reduce3x3, w.conv3x3, 3)
+            ),
+            "branch3": nn.Sequential(
+                ConvNormAct(in_channels, w.reduce5x5, 1), ConvNormAct(w.reduce5x5, w.conv5x5, 5)
+            ),
+            "branch4": nn.Sequential(pool, ConvNormAct(in_channels, w.pool_proj, 1)),
+        }
+    else:  # the pooled input is concatenated as it is: channels grow module after module
+        branches = {
+            "branch1": ConvNormAct(in_channels, w.conv1x1, 1),
+            "branch2": ConvNormAct(in_channels, w.conv3x3, 3),
+            "branch3": ConvNormAct(in_channels, w.conv5x5, 5),
+            "branch4": pool,
+        }
+    return InceptionModule(in_channels, branches)
+
+
+class AblationInception(ConvNet):
+    """stem 3x3 conv -> (3a)-like module + pool -> (3b)-like module + pool -> GAP head."""
+
+    def __init__(self, *, num_classes: int = 10, in_channels: int = 1, reduce: bool = True) -> None:
+        super().__init__(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(28, 28),
+            min_input_size=4,
+        )
+        self.reduce = reduce
+        self.stem = ConvNormAct(in_channels, 64, 3)
+        self.feature_info = [FeatureInfo("stem", 64, 1)]
+        self.stages = nn.Sequential()
+        channels = 64
+        for index, widths in enumerate((MODULE_A, MODULE_B), start=1):
+            module = inception_module(channels, widths, reduce=reduce)
+            channels = module.out_channels
+            self.stages.add_module(f"inception{index}", nn.Sequential(module, nn.MaxPool2d(2)))
+            self.feature_info.append(FeatureInfo(f"inception{index}", channels, 2**index))
+        self.head = ClassifierHead(channels, num_classes)
+        init_weights_like_torchvision(self)
+
+
+class ConvMobileNetV1(MobileNetV1):
+    """MobileNet v1 (Table 1) with a standard 3x3 ConvNormAct for every separable layer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(V1_BODY, **kwargs)
+        for stage in self.stages:
+            for index, block in enumerate(stage):
+                stride = block.depthwise.conv.stride[0]
+                stage[index] = ConvNormAct(block.in_channels, block.out_channels, 3, stride=stride)
+        init_weights_like_torchvision(self)
+
+
+def _card(name: str, table: str, ideas: tuple[str, ...], **paper) -> ModelCard:
+    return ModelCard(
+        name=name,
+        family="ablation",
+        title=paper.pop("title"),
+        authors=paper.pop("authors"),
+        year=paper.pop("year"),
+        arxiv=paper.pop("arxiv"),
+        table=table,
+        key_ideas=ideas,
+        input_size=paper.pop("input_size", (1, 28, 28)),
+        dataset=paper.pop("dataset", "Fashion-MNIST"),
+        num_classes=paper.pop("num_classes", 10),
+        deviations=paper.pop("deviations", ("not a paper network: a controlled variant",)),
+        **paper,
+    )
+
+
+_VGG = {
+    "title": "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    "authors": "Simonyan, Zisserman",
+    "year": 2014,
+    "arxiv": "1409.1556",
+}
+
+
+@register(
+    _card(
+        "ablation_cnn",
+        "section 2.3 and Table 1 (A vs A-LRN), scaled to 28x28",
+        (
+            "One design choice switched at a time: norm, act, kernel, lrn, head, dropout.",
+            "Two stacked 3x3 layers see a 5x5 field with 18C^2 instead of 25C^2 weights.",
+        ),
+        **_VGG,
+    )
+)
+def ablation_cnn(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 1,
+    width: int = 32,
+    norm: str = "batch",
+    act: str = "relu",
+    kernel: str = "3x3",
+    lrn: bool = False,
+    head: str = "gap",
+    dropout: float = 0.0,
+) -> AblationCNN:
+    return AblationCNN(
+        num_classes=num_classes,
+        in_channels=in_channels,
+        width=width,
+        norm=norm,
+        act=act,
+        kernel=kernel,
+        lrn=lrn,
+        head=head,
+        dropout=dropout,
+    )
+
+
+@register(
+    _card(
+        "ablation_inception",
+        "Figure 2 (a: naive, b: with dimension reductions), Table 1 (3a, 3b) / 4",
+        (
+            "1x1 convolutions before the 3x3 and 5x5 branches cut the multiply-adds.",
+            "Without them the pooled branch makes the channels grow module after module.",
+        ),
+        title="Going Deeper with Convolutions",
+        authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
+        year=2014,
+        arxiv="1409.4842",
+    )
+)
+def ablation_inception(
+    *, num_classes: int = 10, in_channels: int = 1, reduce: bool = True
+) -> AblationInception:
+    return AblationInception(num_classes=num_classes, in_channels=in_channels, reduce=reduce)
+
+
+@register(
+    _card(
+        "ablation_mobilenet_v1_conv",
+        "Table 4, 'Conv MobileNet' (standard convolutions)",
+        (
+            "The same body as MobileNet v1 with full 3x3 convolutions.",
+            "About 8-9x the multiply-adds of the separable network for ~1% ImageNet top-1.",
+        ),
+        title="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+        authors="Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam",
+        year=2017,
+        arxiv="1704.04861",
+        input_size=(3, 224, 224),
+        dataset="ImageNet",
+        num_classes=1000,
+        paper_params=Reported("29.3M"),
+        paper_macs=Reported("4866M"),
+        paper_top1=71.7,
+        deviations=("the classifier and the stem are MobileNet v1's",),
+    )
+)
+def ablation_mobilenet_v1_conv(
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    resolution_mult: float = 1.0,
+    dropout: float = 0.0,
+) -> ConvMobileNetV1:
+    return ConvMobileNetV1(
+        num_classes=num_classes,
+        in_channels=in_channels,
+        width_mult=width_mult,
+        resolution_mult=resolution_mult,
+        dropout=dropout,
+    )
+
+
+def small_resnext_config(cardinality: int, group_width: int) -> ResNetConfig:
+    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16.
+
+    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
+    stage, as in the paper's template.
+    """
+    if cardinality < 1 or group_width < 1:
+        raise ValueError(
+            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
+        )
+    base = cardinality * group_width
+    return ResNetConfig(
+        stages=cifar_stages(3, out_channels=(64, 128, 256), widths=(base, 2 * base, 4 * base)),
+        block="bottleneck",
+        stem="cifar",
+        stem_channels=16,
+        cardinality=cardinality,
+        num_classes=10,
+    )
+
+
+@register(
+    _card(
+        "ablation_resnext",
+        "Table 3 (cardinality vs width at equal cost) on section 5.3's ResNeXt-29, widths / 4",
+        (
+            "Splitting the bottleneck's 3x3 into `cardinality` groups at fixed cost.",
+            "1x16d is a plain bottleneck ResNet; 8x4d is ResNeXt at the same budget.",
+        ),
+        title="Aggregated Residual Transformations for Deep Neural Networks",
+        authors="Xie, Girshick, Dollar, Tu, He",
+        year=2017,
+        arxiv="1611.05431",
+    )
+)
+def ablation_resnext(
+    *, num_classes: int = 10, in_channels: int = 1, cardinality: int = 8, group_width: int = 4
+) -> ResNet:
+    return ResNet(
+        small_resnext_config(cardinality, group_width),
+        num_classes=num_classes,
+        in_channels=in_channels,
+    )

@@ -1,0 +1,165 @@
+"""The experiment framework end to end on tiny budgets: runs, resume, report, --list."""
+
+import json
+
+import pytest
+
+import convzoo.train.engine as engine
+from convzoo.cli import main
+from convzoo.experiments import Arm, Budget, Experiment, get_experiment, list_experiments
+from convzoo.experiments.core import RunData, epochs_to_train_error, steps_to_val_acc
+from convzoo.experiments.runner import run_experiment
+from convzoo.experiments.verdict import CONFIRMED, CONTRADICTED, NOT_SHOWN, Better
+
+TINY = Budget(
+    "synthetic:channels=1,size=16,classes=3,train=96,test=48",
+    epochs=1,
+    seeds=(0, 1),
+    settings={"batch_size": 32},
+)
+
+
+def tiny_experiment(**changes) -> Experiment:
+    spec = dict(
+        name="tiny",
+        title="A tiny check of the framework",
+        claim="Batch norm helps a tiny CNN.",
+        source="a test",
+        protocol="two arms of a four-channel ablation_cnn",
+        arms=(
+            Arm("bn", "ablation_cnn", {"width": 4}),
+            Arm("plain", "ablation_cnn", {"width": 4, "norm": "none"}),
+        ),
+        rule=Better("test_acc", "bn", "plain"),
+        full=TINY,
+        quick=TINY,
+        metrics=(steps_to_val_acc(50.0),),
+    )
+    spec.update(changes)
+    return Experiment(**spec)
+
+
+def test_every_experiment_is_complete():
+    experiments = list_experiments()
+    names = [e.name for e in experiments]
+    for wanted in ("degradation", "batchnorm", "separable", "compound_scaling", "lineage"):
+        assert wanted in names
+    for exp in experiments:
+        assert exp.claim.endswith(".") and exp.source and exp.protocol
+        assert exp.rule.describe() and exp.rule_for(True).describe()
+        assert len(exp.full.seeds) >= 3 and len(exp.quick.seeds) >= 3
+        assert exp.quick.dataset == "digits" and exp.full.dataset == "fashion-mnist"
+
+
+def test_unknown_experiment_suggests_a_name():
+    with pytest.raises(ValueError, match="did you mean 'degradation'"):
+        get_experiment("degradaton")
+
+
+def test_duplicate_arm_labels_are_refused():
+    with pytest.raises(ValueError, match="repeats an arm label"):
+        tiny_experiment(arms=(Arm("x", "ablation_cnn"), Arm("x", "ablation_cnn")))
+
+
+def test_run_writes_report_and_resume_skips_finished_trainings(tmp_path, monkeypatch):
+    exp = tiny_experiment()
+    outcome = run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None, command="cmd")
+    out = tmp_path / "tiny"
+    for name in ("report.md", "results.json", "curves.png", "bars.png"):
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"]["status"] == outcome.verdict.status
+    assert {a["label"]: len(a["per_seed"]) for a in results["arms"]} == {"bn": 2, "plain": 2}
+    assert "steps_to_val50" in results["stats"]["bn"]
+    report = (out / "report.md").read_text()
+    assert "A tiny check" in report and "```\ncmd\n```" in report and "![" in report
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished training was run again")
+
+    monkeypatch.setattr("convzoo.train.engine.train", no_training)
+    monkeypatch.setattr("convzoo.train.engine.resume", no_training)
+    lines = []
+    run_experiment(exp, quick=True, root=tmp_path, echo=lines.append)
+    assert sum("skipped" in line for line in lines) == 4
+
+
+def test_resume_continues_an_interrupted_training(tmp_path, monkeypatch):
+    """A run with last.pt but no summary.json is resumed, not restarted."""
+    exp = tiny_experiment(arms=(Arm("bn", "ablation_cnn", {"width": 4}),), rule=Better(
+        "test_acc", "bn", "bn"))  # fmt: skip
+    run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None)
+    run_dir = tmp_path / "tiny" / "runs" / "bn" / "seed1"
+    (run_dir / "summary.json").unlink()
+    calls = []
+    original = engine.resume
+    monkeypatch.setattr(engine, "resume", lambda d, **kw: calls.append(d) or original(d, **kw))
+    monkeypatch.setattr(engine, "train", lambda cfg: pytest.fail("restarted instead of resumed"))
+    run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None)
+    assert calls == [run_dir]
+    assert (run_dir / "summary.json").is_file()
+
+
+def test_a_directory_trained_with_other_settings_is_refused(tmp_path):
+    exp = tiny_experiment(arms=(Arm("bn", "ablation_cnn", {"width": 4}),), rule=Better(
+        "test_acc", "bn", "bn"))  # fmt: skip
+    run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None)
+    longer = tiny_experiment(
+        arms=exp.arms, rule=exp.rule, quick=Budget(TINY.dataset, epochs=2, seeds=(0, 1))
+    )
+    with pytest.raises(ValueError, match="trained with other settings"):
+        run_experiment(longer, quick=True, root=tmp_path, echo=lambda _: None)
+
+
+def test_step_and_epoch_metrics_from_curves():
+    records = [
+        {"epoch": 1, "train_acc": 60.0, "val_acc": 40.0},
+        {"epoch": 2, "train_acc": 80.0, "val_acc": 70.0},
+    ]
+    run = RunData("a", 0, records, {}, steps_per_epoch=10)
+    assert steps_to_val_acc(70.0).fn(run) == 20
+    assert steps_to_val_acc(90.0).fn(run) == 30  # never reached: one epoch past the budget
+    assert epochs_to_train_error(25.0).fn(run) == 2.0
+
+
+def test_list_shows_every_experiment_with_its_last_verdict(tmp_path, capsys):
+    (tmp_path / "degradation").mkdir()
+    (tmp_path / "degradation" / "results.json").write_text(
+        json.dumps({"verdict": {"status": NOT_SHOWN}})
+    )
+    assert main(["reproduce", "--list", "--json", "--out", str(tmp_path)]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {e.name for e in list_experiments()}
+    assert rows["degradation"]["last_verdict"] == NOT_SHOWN
+    assert rows["separable"]["last_verdict"] is None
+
+
+def test_cli_refuses_unknown_arms_and_missing_names(capsys):
+    assert main(["reproduce"]) == 2
+    assert main(["reproduce", "lrn", "--arms", "nope"]) == 2
+    assert "has no arm" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_registered_experiment_end_to_end_on_a_tiny_budget(tmp_path):
+    """`lrn` through the CLI with the budget overridden to seconds."""
+    argv = ["reproduce", "lrn", "--quick", "--out", str(tmp_path), "--epochs", "1",
+            "--train-images", "64", "--test-images", "64", "--seeds", "0,1"]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "lrn" / "results.json").read_text())
+    assert results["verdict"]["status"] in (CONFIRMED, NOT_SHOWN, CONTRADICTED)
+    assert results["budget_detail"].startswith("digits, 1 epochs, 64 training images")
+    assert "--train-images 64" in results["command"]
+
+
+def test_one_seed_trains_only_and_never_gives_a_verdict(tmp_path):
+    one = Budget(TINY.dataset, epochs=1, seeds=(0,), settings=TINY.settings)
+    exp = tiny_experiment(arms=(Arm("bn", "ablation_cnn", {"width": 4}),), quick=one,
+                          rule=Better("test_acc", "bn", "bn"))  # fmt: skip
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None)
+    assert (
+        run_experiment(exp, quick=True, root=tmp_path, echo=lambda _: None, train_only=True) is None
+    )
+    assert (tmp_path / "tiny" / "runs" / "bn" / "seed0" / "summary.json").is_file()
+    assert not (tmp_path / "tiny" / "results.json").exists()
