@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
-pytest.importorskip("optuna")
-
-from convzoo.cli import main  # noqa: E402
-from convzoo.search.run import SearchConfig, finished_trials, open_study, run_worker  # noqa: E402
+from convzoo.cli import main
+from convzoo.search.run import SearchConfig, finished_trials, open_study, run_worker
 
 DATA = "synthetic:channels=1,size=12,classes=3,train=96,test=32"
 
@@ -38,6 +37,21 @@ def test_a_stopped_search_resumes_without_repeating_a_finished_trial(tmp_path) -
         open_study(SearchConfig(**{**cfg.__dict__, "strategy": "random"}))
 
 
+def test_a_trial_whose_process_died_runs_again(tmp_path) -> None:
+    from optuna.trial import TrialState
+
+    cfg = _config(tmp_path, trials=1)
+    study = open_study(cfg)
+    spec = cfg.make_space().sample(random.Random(5))
+    dead = study.ask()
+    dead.set_user_attr("spec", spec.to_json())
+    study.tell(dead, state=TrialState.FAIL)  # what a stale heartbeat turns a killed trial into
+    assert run_worker(cfg) == 1
+    (done,) = finished_trials(open_study(cfg))
+    assert done.spec == spec  # the lost trial's spec, not a new draw
+    assert open_study(cfg).trials[done.number].user_attrs["rerun_of"] == dead.number
+
+
 def test_search_cli_runs_trials_and_retrains_the_best(tmp_path, capsys) -> None:
     out = tmp_path / "cli"
     code = main([
@@ -52,4 +66,5 @@ def test_search_cli_runs_trials_and_retrains_the_best(tmp_path, capsys) -> None:
     assert len(results["trials"]) == 2 and "test_top1" in results["final"]
     assert (out / "rewards.png").stat().st_size > 0
     # the best spec is a model name for info
-    assert main(["info", f"nas:{out / 'best.json'}", "--input-size", "12", "--num-classes", "3"]) == 0
+    best = f"nas:{out / 'best.json'}"
+    assert main(["info", best, "--input-size", "12", "--num-classes", "3"]) == 0
