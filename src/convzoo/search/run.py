@@ -386,6 +386,9 @@ def search(cfg: SearchConfig, *, retrain: bool = True) -> dict[str, Any]:
     finally:
         for p in others:
             p.join()
+    failed = [(k, p.exitcode) for k, p in enumerate(others, start=1) if p.exitcode]
+    if failed:
+        raise RuntimeError(f"search workers failed (worker, exit code): {failed}")
     done = finished_trials(open_study(cfg))
     if not done:
         raise RuntimeError("the search finished no trial")
