@@ -228,10 +228,13 @@ def _spec_to_rerun(study: Any) -> tuple[Spec, int] | None:
 
 
 # -- one child ---------------------------------------------------------------------------
-def child_cost(spec_path: Path, image: tuple[int, int, int], num_classes: int) -> tuple[int, int]:
+def child_cost(spec: Spec, image: tuple[int, int, int], num_classes: int) -> tuple[int, int]:
+    """(parameters, multiply-adds) of the child on one image of the dataset."""
     from convzoo.analysis.summary import summary
 
-    info = summary(f"nas:{spec_path}", image, rows=False, num_classes=num_classes)
+    with torch.device("meta"):  # shapes only: no weights to fill
+        model = spec.build(num_classes=num_classes, in_channels=image[0])
+    info = summary(model, image, rows=False)
     return info.total_params, info.total_macs
 
 
@@ -266,12 +269,11 @@ def train_child(cfg: SearchConfig, spec_path: Path, run_dir: Path, seed: int) ->
     return result.summary["best_val_acc"] / 100.0
 
 
-def _ask_within_budget(cfg: SearchConfig, strategy: Strategy, image, num_classes, out: Path):
+def _ask_within_budget(cfg: SearchConfig, strategy: Strategy, image, num_classes):
     """A spec under --max-macs; over-budget draws get reward 0 (the strategy learns)."""
     for _ in range(200):
         spec = strategy.ask()
-        path = spec.save(out / "candidate.json")
-        params, macs = child_cost(path, image, num_classes)
+        params, macs = child_cost(spec, image, num_classes)
         if cfg.max_macs is None or macs <= cfg.max_macs:
             return spec, params, macs
         strategy.tell(spec, 0.0)
@@ -321,9 +323,9 @@ def run_worker(cfg: SearchConfig, worker: int = 0, *, stop_after: int | None = N
         rerun = _spec_to_rerun(study)
         if rerun is not None:
             spec = rerun[0]
-            params, macs = child_cost(spec.save(out / "candidate.json"), image, data.num_classes)
+            params, macs = child_cost(spec, image, data.num_classes)
         else:
-            spec, params, macs = _ask_within_budget(cfg, strategy, image, data.num_classes, out)
+            spec, params, macs = _ask_within_budget(cfg, strategy, image, data.num_classes)
         trial = study.ask()
         with heartbeat(study, trial):  # from the first moment: a kill leaves a stale trial
             trial.set_user_attr("spec", spec.to_json())

@@ -248,8 +248,9 @@ class Reinforce(Strategy):
                 f"need batch_size >= 1 and 0 <= baseline_decay < 1, "
                 f"got {batch_size} and {baseline_decay}"
             )
-        torch.manual_seed(seed)  # the controller's initial weights follow the search seed
-        self.controller = Controller(space, hidden)
+        with torch.random.fork_rng():  # initial weights follow the search seed, not global state
+            torch.manual_seed(seed)
+            self.controller = Controller(space, hidden)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=lr)
         self.generator = torch.Generator().manual_seed(seed)
         self.batch_size, self.decay, self.entropy_weight = (
