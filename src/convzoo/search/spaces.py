@@ -748,14 +748,8 @@ class AnyNetSearchSpace(SearchSpace):
             isinstance(spec, AnyNetSpec) and len(spec.stages) == self.constraints.num_stages,
             f"expected an anynet spec of {self.constraints.num_stages} stages, got {spec}",
         )
-        out: list[int] = []
-        for stage, k in zip(
-            (v for s in spec.stages for v in s),  # type: ignore[union-attr]
-            range(len(self.decisions)),
-            strict=True,
-        ):
-            out.append(self.decisions[k].options.index(stage))
-        return tuple(out)
+        values = [v for stage in spec.stages for v in stage]  # type: ignore[union-attr]
+        return tuple(d.options.index(v) for d, v in zip(self.decisions, values, strict=True))
 
 
 SPACES: dict[str, type[SearchSpace]] = {
