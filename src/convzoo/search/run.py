@@ -479,7 +479,7 @@ def plot_rewards(records: list[TrialRecord], path: Path, *, title: str) -> Path:
     ax.scatter(numbers, rewards, s=14, label="trial")
     ax.step(numbers, best, where="post", color="C1", label="best so far")
     ax.set(xlabel="trial", ylabel="reward (validation top-1)", title=title)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
