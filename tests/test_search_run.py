@@ -9,6 +9,9 @@ import pytest
 
 from convzoo.cli import main
 from convzoo.search.run import SearchConfig, finished_trials, open_study, run_worker
+from tests.helpers import one_torch_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 DATA = "synthetic:channels=1,size=12,classes=3,train=96,test=32"
 

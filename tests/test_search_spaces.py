@@ -20,6 +20,9 @@ from convzoo.search.spaces import (
     ZophSpec,
     spec_from_json,
 )
+from tests.helpers import one_torch_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("space", sorted(SPACES))

@@ -6,6 +6,9 @@ import pytest
 
 from convzoo.search.spaces import NASNET_OPS, NasNetSearchSpace, ZophSearchSpace
 from convzoo.search.strategies import STRATEGIES, Reinforce, make_strategy, mnas_reward
+from tests.helpers import one_torch_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fake_reward(spec) -> float:
