@@ -69,6 +69,11 @@ def test_search_cli_runs_trials_and_retrains_the_best(tmp_path, capsys) -> None:
     assert len(results["trials"]) == 2 and "test_top1" in results["final"]
     assert (out / "rewards.png").stat().st_size > 0
     # the best spec is a model name for info
+    # --json: stdout is the results, nothing else; the storage already holds the trials
+    assert main(["search", "--space", "zoph", "--strategy", "evolution", "--dataset", DATA,
+                 "--trials", "2", "--batch-size", "32", "--threads", "1", "--out", str(out),
+                 "--no-retrain", "--json"]) == 0  # fmt: skip
+    assert len(json.loads(capsys.readouterr().out)["trials"]) == 2
     best = f"nas:{out / 'best.json'}"
     assert main(["info", best, "--input-size", "12", "--num-classes", "3"]) == 0
 

@@ -38,41 +38,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="2000 training images, small children, 6 trials"
     )
     parser.add_argument("--no-retrain", action="store_true", help="skip retraining the best")
+    parser.add_argument(
+        "--json", action="store_true", help="print results.json (progress goes to stderr)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    import contextlib
+    import sys
 
+    from convzoo.cli.output import console, print_json, show_table
     from convzoo.search.run import SearchConfig, finished_trials, leaderboard, open_study, search
 
     given = {
-        "trials": args.trials,
-        "child_epochs": args.child_epochs,
-        "final_epochs": args.final_epochs,
-        "max_macs": args.max_macs,
-        "target_macs": args.target_macs,
-        "storage": args.storage,
-        "threads": args.threads,
+        "trials": args.trials, "child_epochs": args.child_epochs,
+        "final_epochs": args.final_epochs, "max_macs": args.max_macs,
+        "target_macs": args.target_macs, "storage": args.storage, "threads": args.threads,
         "batch_size": args.batch_size,
-    }
+    }  # fmt: skip
     options = {k: v for k, v in given.items() if v is not None}
     options.update(
-        space=args.space,
-        strategy=args.strategy,
-        dataset=args.dataset,
-        workers=args.workers,
-        seed=args.seed,
-        out=args.out or f"runs/search-{args.space}-{args.strategy}",
-    )
+        space=args.space, strategy=args.strategy, dataset=args.dataset, workers=args.workers,
+        seed=args.seed, out=args.out or f"runs/search-{args.space}-{args.strategy}",
+    )  # fmt: skip
     cfg = SearchConfig.quick_preset(**options) if args.quick else SearchConfig(**options)
-    console = Console()
-    console.print(
-        f"searching {cfg.space} with {cfg.strategy} on {cfg.dataset}: {cfg.trials} trials of "
-        f"{cfg.child_epochs} epoch(s), {cfg.workers} worker(s) -> {cfg.out} "
-        f"(storage {cfg.storage_url()})"
-    )
-    results = search(cfg, retrain=not args.no_retrain)
-    console.print(leaderboard(finished_trials(open_study(cfg))))
+    # with --json, stdout holds only the JSON: what people read goes to stderr
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        print(
+            f"searching {cfg.space} with {cfg.strategy} on {cfg.dataset}: {cfg.trials} trials "
+            f"of {cfg.child_epochs} epoch(s), {cfg.workers} worker(s) -> {cfg.out} "
+            f"(storage {cfg.storage_url()})",
+            flush=True,
+        )
+        results = search(cfg, retrain=not args.no_retrain)
+    if args.json:
+        print_json(results)
+        return 0
+    show_table(leaderboard(finished_trials(open_study(cfg))))
     best = results["best"]
     console.print(
         f"best: trial {best['trial']}, reward {best['reward']:.4f}, {best['params']:,} params, "
