@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import pytest
 import torch
 from torch import Tensor
 
@@ -47,3 +48,12 @@ def param_count(name: str) -> int:
 
 def heavy(name: str) -> bool:
     return param_count(name) > HEAVY_PARAMS
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks run fastest on one thread, above all on a machine busy with other work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

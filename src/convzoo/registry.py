@@ -525,6 +525,10 @@ def _ensure_models_imported() -> None:
 
 
 def _entry(name: str) -> _Entry:
+    if name.startswith("nas:"):  # a searched architecture saved as JSON
+        from convzoo.search.spaces import nas_entry
+
+        return _Entry(*nas_entry(name))
     _ensure_models_imported()
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.6)

@@ -25,9 +25,10 @@ from convzoo.cli import (
     lr_find,
     predict,
     receptive_field,
+    reproduce,
+    search,
     serve,
     site,
-    reproduce,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -49,6 +50,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     serve,
     site,
     reproduce,
+    search,
 )
 
 

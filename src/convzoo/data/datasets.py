@@ -24,6 +24,8 @@ fixed 20% (seed 0, independent of the training seed) is held out as the test
 set. ``folder:PATH`` uses ``PATH/train`` and ``PATH/test`` (or ``PATH/val``)
 when present, otherwise the same fixed 20% hold-out; every file's header is
 checked up front, and ``folder:PATH:skip-bad`` leaves unreadable files out.
+Any name followed by ``@N`` (``fashion-mnist@2000``) keeps a fixed random N of its
+training images.
 
 Normalisation statistics (per-channel mean and std) are computed from the
 training file itself for the in-memory sets; ``folder:`` uses ImageNet's.
@@ -604,6 +606,17 @@ def load_synthetic(options: str = "") -> ImageSet:
     )  # fmt: skip
 
 
+def _train_subset(data: ImageSet, count: int) -> ImageSet:
+    if not 1 <= count <= len(data.train):
+        raise ValueError(f"{data.name}@N needs 1 <= N <= {len(data.train)}, got {count}")
+    keep = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(0))[:count]
+    note = f"training on a fixed random {count} of the {len(data.train)} training images"
+    return replace(
+        data, name=f"{data.name}@{count}", train=data.train.subset(keep.sort().values),
+        notes=[*data.notes, note],
+    )  # fmt: skip
+
+
 DATASETS: tuple[str, ...] = (
     "digits", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn",
     "folder:PATH", "synthetic",
@@ -613,7 +626,14 @@ DATASETS: tuple[str, ...] = (
 def load_dataset(
     name: str, *, data_dir: str | Path | None = None, download: bool = True
 ) -> ImageSet:
-    """Load a dataset by name (see the module table)."""
+    """Load a dataset by name (see the module table).
+
+    ``NAME@N`` keeps a fixed random N of the training images (the test split is whole):
+    a small set for quick experiments such as ``convzoo search --quick``.
+    """
+    base, at, count = name.rpartition("@")
+    if at and count.isdigit() and base:
+        return _train_subset(load_dataset(base, data_dir=data_dir, download=download), int(count))
     loaders: dict[str, Callable[[], ImageSet]] = {
         "digits": load_digits,
         "svhn": lambda: load_svhn(data_dir, download),

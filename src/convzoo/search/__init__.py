@@ -1,1 +1,7 @@
-"""Architecture search over convzoo's building blocks, starting from design spaces."""
+"""Architecture search over convzoo's building blocks.
+
+`design_space`: the AnyNet/RegNet design spaces and their sampler. `spaces`: searched
+architectures as typed JSON specs that build ConvNets (Zoph & Le, NASNet cells, AnyNet).
+`strategies`: REINFORCE controller, random search, regularized evolution, TPE (ask/tell).
+`run`: a search whose trials live in an Optuna storage (`convzoo search`).
+"""

@@ -203,8 +203,6 @@ class TrainConfig:
             )
         if isinstance(self.lr, str) and self.lr != "auto":
             raise ValueError(f"lr must be a positive number or 'auto', got {self.lr!r}")
-        if self.milestones is not None:
-            self.milestones = tuple(self.milestones)
 
     @property
     def memory_format_channels_last(self) -> bool:
