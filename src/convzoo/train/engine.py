@@ -1,4 +1,4 @@
-"""One training engine for every registered classifier.
+"""One training engine for every registered network (classifiers and segmenters).
 
 ``train(TrainConfig(model="resnet20", dataset="fashion-mnist"))`` builds the
 model for the data (``in_channels`` and ``num_classes`` from the dataset, the
@@ -38,15 +38,17 @@ import torch
 from torch import Tensor, nn
 
 from convzoo.data import Batches, load_dataset
+from convzoo.registry import model_card
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from convzoo.train.config import RESUMABLE, TrainConfig, parse_model_args, resolve_config
 from convzoo.train.distributed import Dist, init_distributed
 from convzoo.train.losses import compute_loss
-from convzoo.train.metrics import MetricsLog, evaluate, plot_curves
+from convzoo.train.metrics import MetricsLog, plot_curves
 from convzoo.train.optim import ModelEMA, build_optimizer, lr_multiplier
 from convzoo.train.report import console, epoch_line, progress_bar
 from convzoo.train.setup import build_parts, default_run_dir, unwrap
 from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
+from convzoo.train.tasks import check_dataset, task_for
 
 __all__ = [
     "NonFiniteLossError",
@@ -87,6 +89,11 @@ class Trainer:
         if self.dist.enabled:  # every rank writes to the directory rank 0 chose
             self.run_dir = Path(self.dist.gather(str(self.run_dir))[0])
 
+        model_task = model_card(cfg.model).task
+        check_dataset(cfg.model, model_task, cfg.dataset)  # before any download
+        self.task = task_for(
+            model_task, label_smoothing=cfg.label_smoothing, border_weights=cfg.border_weights
+        )
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
@@ -128,7 +135,6 @@ class Trainer:
             ),
         )
         self.ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay else None
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else None
 
         self.forward_model: nn.Module = model
@@ -160,6 +166,7 @@ class Trainer:
     def config(self) -> dict[str, Any]:
         return {
             "model": self.cfg.model,
+            "task": self.task.name,
             "model_kwargs": self.model_kwargs,
             "preprocess": {
                 "in_channels": self.data.in_channels,
@@ -313,7 +320,7 @@ class Trainer:
                     enabled=self.autocast_dtype is not None,
                 ):
                     output = fmodel(images)
-                loss, logits = compute_loss(output, labels, self.criterion, model)
+                loss, logits, labels = self.task.loss(output, labels, model)
                 stop = self._check_finite_and_stop(loss)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -323,7 +330,7 @@ class Trainer:
                 self.scheduler.step()
                 if self.ema:
                     self.ema.update(model)
-                n = len(labels)
+                n = labels.numel()  # images, or pixels of the (cropped) masks
                 self.sums[0] += loss.item() * n
                 self.sums[1] += (logits.argmax(1) == labels).sum().item()
                 self.sums[2] += n
@@ -374,12 +381,12 @@ class Trainer:
         }
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
-            record.update(val_loss=val["loss"], val_acc=val["top1"], val_top5=val["top5"])
-        acc = record.get("val_acc", record["train_acc"])
-        improved = acc > self.best_acc
+            record.update(self.task.val_record(val))
+        score_key = self.task.score_key if self.val_batches is not None else "train_acc"
+        improved = record[score_key] > self.best_acc
         if improved:
-            self.best_acc, self.best_epoch = acc, self.epoch + 1
-        record["best_val_acc" if self.val_batches else "best_train_acc"] = self.best_acc
+            self.best_acc, self.best_epoch = record[score_key], self.epoch + 1
+        record[f"best_{score_key}"] = self.best_acc
         record["epoch_time_s"] = epoch_time
         record["img_per_s"] = images_seen / max(epoch_time, 1e-9)
         self.epoch, self.step, self.sums = self.epoch + 1, 0, [0.0, 0.0, 0.0]
@@ -392,7 +399,7 @@ class Trainer:
         self.save("last")
 
     def _evaluate(self, model: nn.Module, batches: Batches) -> dict[str, Any]:
-        return evaluate(
+        return self.task.evaluate(
             model,
             batches,
             num_classes=self.data.num_classes,
@@ -437,12 +444,9 @@ class Trainer:
         result = {
             "model": self.cfg.model,
             "dataset": self.data.name,
-            "test_top1": test["top1"],
-            "test_top5": test["top5"],
-            "test_loss": test["loss"],
-            "test_images": test["n"],
+            **self.task.test_summary(test),
             "best_epoch": self.best_epoch,
-            "best_val_acc": self.best_acc,
+            f"best_{self.task.score_key}": self.best_acc,
             "epochs": self.epoch,
             "params": info.total_params,
             "macs": info.total_macs,
@@ -455,8 +459,7 @@ class Trainer:
             result["rank_weight_max_abs_diff"] = sync
         (self.run_dir / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
         self.console.print(
-            f"test top-1 {test['top1']:.2f}%  top-5 {test['top5']:.2f}%  "
-            f"({test['n']} images, best epoch {self.best_epoch})  "
+            f"{self.task.test_line(test)}, best epoch {self.best_epoch})  "
             f"{info.total_params:,} params  {wall:.0f}s  -> {self.run_dir / 'summary.json'}"
         )
         return result

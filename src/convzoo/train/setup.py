@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from convzoo.data import Augment, Batches, ImageSet, split_validation
+from convzoo.data.segmentation import JointAugment
 from convzoo.registry import create_model
 from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
@@ -42,7 +43,7 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
     kwargs = {**cfg.model_kwargs, "num_classes": data.num_classes, "in_channels": data.in_channels}
     model = create_model(cfg.model, **kwargs)
     input_size, note = resolve_input_size(model, data, cfg.input_size)
-    augment = Augment(crop_padding(data, input_size), data.flip) if cfg.augment else None
+    augment = make_augment(cfg, data, input_size)
     train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
     train_split = train_split.resized(input_size)
     val_split = val_split.resized(input_size) if val_split is not None else None
@@ -70,6 +71,20 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
         test_batches=Batches(test_split, **evaluation),
         sizes={"train": len(train_split), "val": len(val_split or []), "test": len(test_split)},
     )
+
+
+def make_augment(
+    cfg: TrainConfig, data: ImageSet, input_size: tuple[int, int]
+) -> Augment | JointAugment | None:
+    """Crops and flips of images, or of (image, mask) pairs together (plus elastic warps)."""
+    if not cfg.augment:
+        return None
+    padding = crop_padding(data, input_size)
+    if data.task == "segmentation":
+        return JointAugment(padding, data.flip, elastic=cfg.elastic)
+    if cfg.elastic:
+        raise ValueError("--elastic deforms images with their masks: it needs a segmentation set")
+    return Augment(padding, data.flip)
 
 
 def crop_padding(data: ImageSet, input_size: tuple[int, int]) -> int:
