@@ -361,22 +361,23 @@ def load_seg_folder(path: str) -> ImageSet:
     else:
         from convzoo.data.datasets import split_validation
 
-        train, test = split_validation(MaskFileSplit(_pairs(root)), 0.2, TEST_HOLDOUT_SEED)
+        pairs = _pairs(root)
+        if len(pairs) < 2:
+            raise ValueError(f"seg-folder: {root} has {len(pairs)} image, too few for a test set")
+        train, test = split_validation(MaskFileSplit(pairs), 0.2, TEST_HOLDOUT_SEED)
         notes = ["no train/ and test/ subfolders: a fixed 20% (seed 0) is the test set"]
-    largest = max(int(read_mask(m).max()) for _, m in train.samples + test.samples)
+    largest = {m: int(read_mask(m).max()) for _, m in train.samples + test.samples}
     names_file = root / "classes.txt"
     if names_file.is_file():
         classes = [line.strip() for line in names_file.read_text().splitlines() if line.strip()]
-        if largest >= len(classes):
-            bad = next(
-                m for _, m in train.samples + test.samples if read_mask(m).max() >= len(classes)
-            )
-            raise ValueError(
-                f"seg-folder: mask {bad} holds class {int(read_mask(bad).max())}, but "
-                f"{names_file} names {len(classes)} classes (0..{len(classes) - 1})"
-            )
+        for mask, value in largest.items():
+            if value >= len(classes):
+                raise ValueError(
+                    f"seg-folder: mask {mask} holds class {value}, but {names_file} names "
+                    f"{len(classes)} classes (0..{len(classes) - 1})"
+                )
     else:
-        classes = [f"class{i}" for i in range(max(largest + 1, 2))]
+        classes = [f"class{i}" for i in range(max(max(largest.values()) + 1, 2))]
     return ImageSet(
         f"seg-folder:{root}", classes, train, test, 3, None, IMAGENET_MEAN, IMAGENET_STD,
         flip=True, crop_padding=-1, source=str(root), notes=notes, batch_size=16,

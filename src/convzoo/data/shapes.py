@@ -44,10 +44,10 @@ def parse_options(options: str) -> dict[str, int]:
 
 def _background(size: int, g: torch.Generator) -> Tensor:
     """A smooth random texture (coarse noise, upsampled) plus pixel noise: (3, size, size)."""
-    coarse = torch.rand(1, 3, 6, 6, generator=g) * 120 + 40
+    coarse = torch.rand(1, 3, 6, 6, generator=g) * 100 + 70
     texture = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)[0]
     stripes = 15 * torch.sin(torch.arange(size) * (0.3 + torch.rand(1, generator=g).item()))
-    return texture + stripes[None, :, None] + torch.randn(3, size, size, generator=g) * 12
+    return texture + stripes[None, :, None] + torch.randn(3, size, size, generator=g) * 10
 
 
 def _inside(kind: int, ys: Tensor, xs: Tensor, cy: float, cx: float, r: float, angle: float):
@@ -91,12 +91,14 @@ def draw_shapes(
         placed: list[tuple[float, float, float]] = []
         for _ in range(int(torch.randint(2, 6, (1,), generator=generator))):
             kind = int(torch.randint(1, classes, (1,), generator=generator))
-            r = size * (0.1 + 0.1 * torch.rand(1, generator=generator).item())
+            r = size * (0.12 + 0.12 * torch.rand(1, generator=generator).item())
             cy, cx = _centre(placed, r, size, generator)
             angle = 2 * math.pi * torch.rand(1, generator=generator).item()
             inside = _inside(kind, ys, xs, cy, cx, r, angle)
-            colour = torch.rand(3, 1, 1, generator=generator) * 200 + 30
-            shade = 1 + 0.15 * torch.randn(1, size, size, generator=generator)
+            # each channel clearly darker or brighter than the mid-grey background
+            sign = torch.randint(2, (3, 1, 1), generator=generator) * 2 - 1
+            colour = 128 + sign * (70 + 50 * torch.rand(3, 1, 1, generator=generator))
+            shade = 1 + 0.06 * torch.randn(1, size, size, generator=generator)
             image = torch.where(inside, colour * shade, image)
             masks[i][inside] = kind  # a later shape covers an earlier one
             placed.append((cy, cx, r))

@@ -107,6 +107,10 @@ class Preprocess:
 
         Raises ``ValueError`` naming the file if it is missing, unreadable or not an image.
         """
+        return self.transform()(self.read(path))
+
+    def read(self, path: str | Path) -> Tensor:
+        """One image file as uint8 (C, H0, W0) with the model's channels, at its own size."""
         path = Path(path)
         if not path.is_file():
             raise ValueError(
@@ -120,7 +124,7 @@ class Preprocess:
             raise ValueError(f"{path}: not an image PIL can read") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise ValueError(f"{path}: unreadable image ({exc})") from None
-        return self.transform()(pixels)
+        return pixels
 
 
 def _to_mode(image: Image.Image, mode: str) -> Image.Image:

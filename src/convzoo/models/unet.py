@@ -199,7 +199,8 @@ class UNet(ConvNet):
         for m in self.modules():  # Section 3: std sqrt(2 / N), N = incoming nodes of a unit
             if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:  # convolutions followed by batch norm have none
+                    nn.init.zeros_(m.bias)
 
     def expected_input(self) -> str:
         step, first = 2**self.config.depth, self.min_input_size

@@ -1,4 +1,9 @@
-"""Evaluate a trained checkpoint on a dataset's test set: top-1/top-5, per class, confusion."""
+"""Evaluate a trained checkpoint on a dataset's test set.
+
+Classifiers: top-1/top-5, per-class accuracy, confusion matrix. Segmentation
+networks: mean IoU, Dice and pixel accuracy, IoU and Dice per class, and the
+pixel confusion matrix (see `convzoo.train.segmentation`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ import torch
 
 from convzoo.data import Batches, load_dataset
 from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
-from convzoo.train.metrics import evaluate, plot_confusion
+from convzoo.train.metrics import plot_confusion
+from convzoo.train.tasks import check_dataset, task_for
 
 __all__ = ["evaluate_checkpoint"]
 
@@ -36,6 +42,8 @@ def evaluate_checkpoint(
     name = dataset or config.get("dataset")
     if not name:
         raise ValueError(f"{path} does not record its dataset; pass --dataset")
+    task = config.get("task") or model.card.task
+    check_dataset(config["model"], task, name)
     data = load_dataset(name, data_dir=data_dir, download=download)
     classes = config.get("classes") or []
     pre = config["preprocess"]
@@ -52,17 +60,19 @@ def evaluate_checkpoint(
         std=tuple(pre["std"]),
         shuffle=False,
     )
-    metrics = evaluate(model, batches, num_classes=data.num_classes, device=torch.device("cpu"))
+    metrics = task_for(task).evaluate(
+        model, batches, num_classes=data.num_classes, device=torch.device("cpu")
+    )
     result = {
         "checkpoint": str(path),
         "model": config["model"],
+        "task": task,
         "dataset": data.name,
-        "top1": metrics["top1"],
-        "top5": metrics["top5"],
+        **(_segmentation(metrics, data.classes) if task == "segmentation" else {}),
+        **(_classification(metrics, data.classes) if task == "classification" else {}),
         "loss": metrics["loss"],
         "images": metrics["n"],
         "classes": list(data.classes),
-        "per_class_accuracy": dict(zip(data.classes, metrics["per_class"], strict=True)),
         "confusion": metrics["confusion"],
     }
     out = Path(out_dir) if out_dir else path.parent
@@ -75,6 +85,31 @@ def evaluate_checkpoint(
         metrics["confusion"],
         data.classes,
         Path(result["png"]),
-        title=f"{config['model']} on {data.name}: top-1 {metrics['top1']:.2f}%",
+        title=f"{config['model']} on {data.name}: {_headline(result)}",
     )
     return result
+
+
+def _classification(metrics: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    return {
+        "top1": metrics["top1"],
+        "top5": metrics["top5"],
+        "per_class_accuracy": dict(zip(classes, metrics["per_class"], strict=True)),
+    }
+
+
+def _segmentation(metrics: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    return {
+        "miou": metrics["miou"],
+        "dice": metrics["dice"],
+        "pixel_acc": metrics["pixel_acc"],
+        "pixels": metrics["pixels"],
+        "per_class_iou": dict(zip(classes, metrics["per_class_iou"], strict=True)),
+        "per_class_dice": dict(zip(classes, metrics["per_class_dice"], strict=True)),
+    }
+
+
+def _headline(result: dict[str, Any]) -> str:
+    if result["task"] == "segmentation":
+        return f"mean IoU {result['miou']:.2f}%"
+    return f"top-1 {result['top1']:.2f}%"
