@@ -37,15 +37,16 @@ def mirror_pad(x: Tensor, top: int, bottom: int, left: int, right: int) -> Tenso
 
 
 def receptive_margin(depth: int = 4, multiple: int = 16) -> int:
-    """Pixels a same-padded U-Net output depends on around it, rounded up to `multiple`.
+    """Pixels around a same-padded U-Net output that it depends on, rounded up to `multiple`.
 
-    It is what the valid network loses per side: (572 - 388) / 2 = 92 at depth 4.
+    The convolutions reach what the valid network loses per side, (572 - 388) / 2 =
+    92 px at depth 4; the 2x2 pooling cells a pixel falls in add up to 2**depth - 1.
     """
     from convzoo.models.unet import nearest_accepted_size, unet_output_size
 
     size = nearest_accepted_size(2**depth * 40, depth=depth)
     lost = (size - unet_output_size(size, depth=depth)) // 2
-    return math.ceil(lost / multiple) * multiple
+    return math.ceil((lost + 2**depth - 1) / multiple) * multiple
 
 
 @torch.no_grad()
