@@ -131,7 +131,7 @@ def test_train_eval_predict_unet_padded_on_shapes(tmp_path, capsys):
     assert sum(prediction["class_fractions"].values()) == pytest.approx(1.0)
 
 
-def test_valid_unet_trains_on_centre_crops(tmp_path):
+def test_valid_unet_trains_on_centre_crops_and_predicts_by_tiles(tmp_path, capsys):
     run = tmp_path / "run"
     cfg = TrainConfig(
         model="unet", dataset="shapes:size=32,train=8,test=4", epochs=1, input_size=188,
@@ -142,6 +142,12 @@ def test_valid_unet_trains_on_centre_crops(tmp_path):
     assert summary["input_size"] == [188, 188]
     evaluated = convzoo.train.evaluation.evaluate_checkpoint(run)
     assert evaluated["pixels"] == 4 * 4 * 4  # four test images, 188 -> 4x4 centre each
+    image = tmp_path / "scan.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (30, 41, 3), np.uint8)).save(image)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(image), "--out", str(tmp_path / "out")]) == 0
+    assert "overlap-tile, 204 px tiles" in capsys.readouterr().out  # 188 -> 4 px: too small
+    assert np.asarray(Image.open(tmp_path / "out" / "scan-mask.png")).shape == (30, 41)
 
 
 @pytest.mark.slow

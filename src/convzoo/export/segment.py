@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from convzoo.export.predict import Preprocess
 from convzoo.export.tiling import segment_tiled, segment_whole
+from convzoo.models.unet import nearest_accepted_size, unet_output_size
 
 __all__ = ["MaskPrediction", "SegmentationPredictor", "palette"]
 
@@ -83,9 +84,13 @@ class SegmentationPredictor:
         self.classes = list(classes)
         config = getattr(model, "config", None)
         self.valid = getattr(config, "padding", "same") == "valid"
-        # the tile a valid U-Net was trained at: it is known to fit in memory
-        self.tile = tile or preprocess.input_size[0]
         self.depth = getattr(config, "depth", 4)
+        # the tile a valid U-Net was trained at (known to fit in memory), grown if its
+        # output is too small to hold one 16-aligned step
+        self.tile = tile or preprocess.input_size[0]
+        if self.valid and not tile:
+            while (unet_output_size(self.tile, depth=self.depth) or 0) < 2**self.depth:
+                self.tile = nearest_accepted_size(self.tile + 1, depth=self.depth)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: Any) -> SegmentationPredictor:
