@@ -382,7 +382,7 @@ class Trainer:
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
             record.update(self.task.val_record(val))
-        score_key = self.task.score_key if self.val_batches is not None else "train_acc"
+        score_key = self._score_key()
         improved = record[score_key] > self.best_acc
         if improved:
             self.best_acc, self.best_epoch = record[score_key], self.epoch + 1
@@ -397,6 +397,10 @@ class Trainer:
         if improved:
             self.save("best")
         self.save("last")
+
+    def _score_key(self) -> str:
+        """The record entry that picks the best checkpoint (val accuracy or mean IoU)."""
+        return self.task.score_key if self.val_batches is not None else "train_acc"
 
     def _evaluate(self, model: nn.Module, batches: Batches) -> dict[str, Any]:
         return self.task.evaluate(
@@ -446,7 +450,7 @@ class Trainer:
             "dataset": self.data.name,
             **self.task.test_summary(test),
             "best_epoch": self.best_epoch,
-            f"best_{self.task.score_key}": self.best_acc,
+            f"best_{self._score_key()}": self.best_acc,
             "epochs": self.epoch,
             "params": info.total_params,
             "macs": info.total_macs,
