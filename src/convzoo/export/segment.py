@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from convzoo.export.predict import Preprocess
 from convzoo.export.tiling import segment_tiled, segment_whole
-from convzoo.models.unet import nearest_accepted_size, unet_output_size
+from convzoo.models.unet import unet_output_size
 
 __all__ = ["MaskPrediction", "SegmentationPredictor", "palette"]
 
@@ -90,7 +90,7 @@ class SegmentationPredictor:
         self.tile = tile or preprocess.input_size[0]
         if self.valid and not tile:
             while (unet_output_size(self.tile, depth=self.depth) or 0) < 2**self.depth:
-                self.tile = nearest_accepted_size(self.tile + 1, depth=self.depth)
+                self.tile += 1  # valid sides are 16 apart: a few steps at most
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs: Any) -> SegmentationPredictor:
