@@ -63,7 +63,14 @@ def test_mask_stays_aligned_with_its_image_under_every_augmentation(name):
     decoded = (out_images[:, 0].float() / 60).round().long()
     agree = (decoded == out_masks).float().mean().item()
     if aug.elastic:  # bilinear image vs nearest mask: only pixels on an outline may differ
-        assert agree > 0.97, agree
+        m = out_masks
+        interior = torch.zeros_like(m, dtype=torch.bool)  # all four neighbours share the class
+        interior[:, 1:-1, 1:-1] = (
+            (m[:, 1:-1, 1:-1] == m[:, :-2, 1:-1]) & (m[:, 1:-1, 1:-1] == m[:, 2:, 1:-1])
+            & (m[:, 1:-1, 1:-1] == m[:, 1:-1, :-2]) & (m[:, 1:-1, 1:-1] == m[:, 1:-1, 2:])
+        )  # fmt: skip
+        assert agree > 0.9, agree
+        assert (decoded == m)[interior].float().mean().item() > 0.99
     else:
         assert agree == 1.0
         assert torch.equal(out_images[:, 0], out_images[:, 2])
