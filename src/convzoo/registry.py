@@ -18,6 +18,7 @@ import fnmatch
 import inspect
 import numbers
 import re
+import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -590,14 +591,19 @@ def accepted_overrides(name: str) -> list[str]:
     builder = get_builder(name)
     names, has_var_kw = _keyword_names(builder)
     if has_var_kw:
-        cls = typing.get_type_hints(builder).get("return")
-        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        returned = typing.get_type_hints(builder).get("return")
+        # a builder may return one of several classes (``UNet | EncoderUNet``)
+        classes = (
+            typing.get_args(returned) if isinstance(returned, types.UnionType) else (returned,)
+        )
+        if not all(isinstance(c, type) and issubclass(c, nn.Module) for c in classes):
             raise TypeError(
                 f"builder {name!r} takes **overrides but does not annotate its model class"
             )
-        # `self` and the config the builder passes positionally are not overrides.
-        class_names, _ = _keyword_names(cls.__init__, skip_positional=2)
-        names |= class_names
+        for cls in classes:
+            # `self` and the config the builder passes positionally are not overrides.
+            class_names, _ = _keyword_names(cls.__init__, skip_positional=2)
+            names |= class_names
     return sorted(names)
 
 

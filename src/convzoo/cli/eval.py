@@ -11,7 +11,10 @@ from convzoo.cli.output import console, print_json, show_table
 from convzoo.errors import ConvzooWarning
 
 NAME = "eval"
-HELP = "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix."
+HELP = (
+    "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix; "
+    "segmentation: mean IoU, Dice, per-class IoU."
+)
 EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fashion-mnist"
 
 
@@ -51,12 +54,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"{result['model']} on {result['dataset']} ({result['images']} images)")
     table.add_column("class")
-    table.add_column("accuracy", justify="right")
-    for name, acc in result["per_class_accuracy"].items():
-        table.add_row(name, f"{acc:.2f}%")
+    if result["task"] == "segmentation":
+        table.add_column("IoU", justify="right")
+        table.add_column("Dice", justify="right")
+        for name, iou in result["per_class_iou"].items():
+            table.add_row(name, percent(iou), percent(result["per_class_dice"][name]))
+        summary = (
+            f"mean IoU {result['miou']:.2f}%  Dice {result['dice']:.2f}%  "
+            f"pixel accuracy {result['pixel_acc']:.2f}%  loss {result['loss']:.4f}"
+        )
+    else:
+        table.add_column("accuracy", justify="right")
+        for name, acc in result["per_class_accuracy"].items():
+            table.add_row(name, f"{acc:.2f}%")
+        summary = (
+            f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}"
+        )
     show_table(table)
-    console.print(
-        f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}"
-    )
+    console.print(summary)
     console.print(f"wrote {result['json']} and {result['png']}")
     return 0
+
+
+def percent(value: float | None) -> str:
+    """A class absent from truth and prediction has no score."""
+    return "-" if value is None else f"{value:.2f}%"

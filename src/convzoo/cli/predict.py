@@ -1,4 +1,4 @@
-"""convzoo predict CHECKPOINT IMAGE..."""
+"""convzoo predict CHECKPOINT IMAGE... (class probabilities, or masks for segmentation)"""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from convzoo.cli.output import console, print_json
 NAME = "predict"
 HELP = (
     "Top-k class probabilities for image files, with the checkpoint's own preprocessing "
-    "(channels, size, normalisation)."
+    "(channels, size, normalisation); a segmentation checkpoint writes a mask PNG and an "
+    "overlay per image (unet: overlap-tile, any size)."
 )
-EXAMPLE = "convzoo predict runs/lenet5/best.pt shoe.png shirt.jpg --top-k 3"
+EXAMPLE = (
+    "convzoo predict runs/lenet5/best.pt shoe.png shirt.jpg --top-k 3\n"
+    "  convzoo predict runs/unet_padded-shapes-20260101-120000 scan.png --out masks/"
+)
 
 errors = Console(stderr=True)  # per-file failures, kept apart from the results
 
@@ -29,13 +33,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="image files (PNG, JPEG, ...) or folders of them (their images, sorted by name)",
     )
     parser.add_argument("--top-k", type=int, default=5, help="classes per image (default: 5)")
+    parser.add_argument(
+        "--out", help="segmentation: folder for the masks (default: RUN_DIR/predictions)"
+    )
+    parser.add_argument(
+        "--tile", type=int, help="segmentation with unet: input tile side (default: training size)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
-    from convzoo.export.predict import Predictor, expand_image_paths
+    from convzoo.export.predict import Predictor, Preprocess, expand_image_paths
+    from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 
-    predictor = Predictor.from_checkpoint(args.checkpoint)
+    path = resolve_checkpoint(args.checkpoint)
+    model, config = model_from_checkpoint(path)
+    if model.card.task == "segmentation":
+        return run_segmentation(args, model, config, path.parent / "predictions")
+    predictor = Predictor(model, Preprocess.from_config(config), config.get("classes"))
     results = predictor.predict_files(expand_image_paths(args.images), top_k=args.top_k)
     failed = [r for r in results if not r.ok]
     if args.json:
@@ -66,4 +81,27 @@ def run(args: argparse.Namespace) -> int:
         errors.print(
             f"[red]error:[/red] {escape(result.error or '')}", highlight=False, soft_wrap=True
         )
+    return 1 if failed else 0
+
+
+def run_segmentation(args: argparse.Namespace, model, config, default_out) -> int:
+    from convzoo.export.segment import SegmentationPredictor
+
+    predictor = SegmentationPredictor.from_parts(model, config, tile=args.tile)
+    results = predictor.predict_files(args.images, args.out or default_out)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        print_json([r.as_dict() for r in results])
+        return 1 if failed else 0
+    table = Table(title=f"{config['model']}: masks ({predictor.method})")
+    for column in ("image", "size", "classes (share of pixels)", "mask", "overlay"):
+        table.add_column(column)
+    for r in results:
+        if r.ok:
+            shares = ", ".join(f"{n} {100 * f:.1f}%" for n, f in r.fractions.items() if f > 0)
+            table.add_row(r.path, f"{r.size[1]}x{r.size[0]}", shares, r.mask, r.overlay)
+    if len(failed) < len(results):
+        console.print(table)
+    for r in failed:
+        errors.print(f"[red]error:[/red] {escape(r.error or '')}", highlight=False, soft_wrap=True)
     return 1 if failed else 0

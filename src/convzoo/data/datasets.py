@@ -56,6 +56,7 @@ __all__ = [
     "FolderSplit",
     "ImageSet",
     "TensorSplit",
+    "dataset_task",
     "load_dataset",
     "read_idx",
     "scan_images",
@@ -240,6 +241,7 @@ class ImageSet:
     source: str = ""  # where the files came from
     batch_size: int = 128  # default training batch (small sets: smaller, for enough steps)
     notes: list[str] = field(default_factory=list)
+    task: str = "classification"  # or "segmentation": targets are masks (see data.segmentation)
 
     @property
     def num_classes(self) -> int:
@@ -619,8 +621,15 @@ def _train_subset(data: ImageSet, count: int) -> ImageSet:
 
 DATASETS: tuple[str, ...] = (
     "digits", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn",
-    "folder:PATH", "synthetic",
+    "folder:PATH", "synthetic", "shapes", "oxford-pet", "seg-folder:PATH",
 )  # fmt: skip
+SEGMENTATION_PREFIXES = ("shapes", "oxford-pet", "seg-folder")
+
+
+def dataset_task(name: str) -> str:
+    """The kind of targets a dataset name has: "segmentation" (masks) or "classification"."""
+    prefix = name.split(":", 1)[0]
+    return "segmentation" if prefix in SEGMENTATION_PREFIXES else "classification"
 
 
 def load_dataset(
@@ -634,6 +643,10 @@ def load_dataset(
     base, at, count = name.rpartition("@")
     if at and count.isdigit() and base:
         return _train_subset(load_dataset(base, data_dir=data_dir, download=download), int(count))
+    if dataset_task(name) == "segmentation":
+        from convzoo.data.segmentation import load_segmentation
+
+        return load_segmentation(name, data_dir=data_dir, download=download)
     loaders: dict[str, Callable[[], ImageSet]] = {
         "digits": load_digits,
         "svhn": lambda: load_svhn(data_dir, download),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from convzoo.data.datasets import FolderSplit, TensorSplit
+
+if TYPE_CHECKING:
+    from convzoo.data.segmentation import MaskFileSplit, MaskSplit
 
 __all__ = ["Augment", "Batches", "normalize", "seeded_generator"]
 
@@ -44,6 +48,13 @@ class Augment:
         ox = torch.randint(2 * self.padding + 1, (n,), generator=generator)
         flips = torch.rand(n, generator=generator) < 0.5
         return oy, ox, flips
+
+    def batch(
+        self, images: Tensor, labels: Tensor, n: int, part, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """Augment this rank's `part` of a global batch of `n` (labels pass through)."""
+        oy, ox, flips = self.params(n, generator)
+        return self.apply(images, oy[part], ox[part], flips[part]), labels
 
     def apply(self, images: Tensor, oy: Tensor, ox: Tensor, flips: Tensor) -> Tensor:
         n, _, h, w = images.shape
@@ -74,7 +85,7 @@ class Batches:
 
     def __init__(
         self,
-        split: TensorSplit | FolderSplit,
+        split: TensorSplit | FolderSplit | MaskSplit | MaskFileSplit,
         *,
         batch_size: int,
         mean: tuple[float, ...],
@@ -130,9 +141,9 @@ class Batches:
         for step, global_index, (_, part), (images, labels) in zip(
             steps, global_batches, locals_, stream, strict=True
         ):
-            if self.augment is not None:
-                oy, ox, flips = self.augment.params(
-                    len(global_index), seeded_generator(self.seed, epoch, step, 1)
+            if self.augment is not None:  # Augment, or JointAugment for (image, mask) pairs
+                generator = seeded_generator(self.seed, epoch, step, 1)
+                images, labels = self.augment.batch(
+                    images, labels, len(global_index), part, generator
                 )
-                images = self.augment.apply(images, oy[part], ox[part], flips[part])
             yield normalize(images, self.mean, self.std), labels

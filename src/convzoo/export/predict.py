@@ -116,6 +116,10 @@ class Preprocess:
 
         Raises ``ValueError`` naming the file if it is missing, unreadable or not an image.
         """
+        return self.transform()(self.read(path))
+
+    def read(self, path: str | Path) -> Tensor:
+        """One image file as uint8 (C, H0, W0) with the model's channels, at its own size."""
         path = Path(path)
         if not path.is_file():
             raise ValueError(
@@ -130,7 +134,7 @@ class Preprocess:
                     image = self._open_large(path)
             with image:
                 image.load()  # decode now: a truncated file fails here, not later
-                return self.prepare(image)
+                return self.pixels(image)
         except UnidentifiedImageError:
             raise ValueError(f"{path}: not an image PIL can read") from None
         except Image.DecompressionBombError as exc:
@@ -143,10 +147,13 @@ class Preprocess:
         except (OSError, SyntaxError, ValueError) as exc:
             raise ValueError(f"{path}: unreadable image ({exc})") from None
 
+    def pixels(self, image: Image.Image) -> Tensor:
+        """A decoded PIL image as uint8 (C, H0, W0) with the model's channels."""
+        return pil_to_tensor(_to_mode(image, self.pil_mode))
+
     def prepare(self, image: Image.Image) -> Tensor:
         """A decoded PIL image -> the model's input layout (C, H, W)."""
-        pixels = pil_to_tensor(_to_mode(image, self.pil_mode))  # (C, H0, W0) uint8
-        return self.transform()(pixels)
+        return self.transform()(self.pixels(image))
 
     def _open_large(self, path: Path) -> Image.Image:
         """Open an image above PIL's decompression-bomb limit (below twice it), saying so."""

@@ -26,7 +26,7 @@ libraries' "encoder zoos" do); see `EncoderUNet`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -114,15 +114,25 @@ def center_crop(x: Tensor, height: int, width: int) -> Tensor:
 
 
 class UpStage(nn.Module):
-    """2x2 up-conv (halves channels), crop-and-concatenate the skip, two 3x3 convs."""
+    """2x2 up-conv (halves channels), crop-and-concatenate the skip, two 3x3 convs.
 
-    def __init__(self, in_channels: int, out_channels: int, *, padding: int, norm: Any) -> None:
+    Without the skip (``skip=False``, the ablation of the paper's claim) the
+    up-convolution's output goes straight into the two convolutions.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, *, padding: int, norm: Any, skip: bool = True
+    ) -> None:
         super().__init__()
+        self.skip = skip
         self.upconv = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)  # 2x H, W
-        self.conv = DoubleConv(2 * out_channels, out_channels, padding=padding, norm=norm)
+        merged = 2 * out_channels if skip else out_channels
+        self.conv = DoubleConv(merged, out_channels, padding=padding, norm=norm)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
         x = self.upconv(x)
+        if not self.skip:
+            return self.conv(x)
         skip = center_crop(skip, x.shape[-2], x.shape[-1])
         return self.conv(torch.cat([skip, x], dim=1))  # (N, 2 * out_channels, h, w)
 
@@ -138,7 +148,14 @@ class UNet(ConvNet):
         in_channels: int = 1,
         dropout: float = 0.5,
         batch_norm: bool = False,
+        base_width: int = 64,
+        skip_connections: bool = True,
     ) -> None:
+        if base_width < 1:
+            raise ValueError(f"base_width must be >= 1, got {base_width}")
+        # a narrower net for laptops: every level scaled alike (64 = Fig. 1)
+        scaled = tuple(w * base_width // config.widths[0] for w in config.widths)
+        config = replace(config, widths=scaled)
         depth = config.depth
         smallest = nearest_accepted_size(1, depth=depth, padding=config.padding)
         super().__init__(
@@ -169,7 +186,9 @@ class UNet(ConvNet):
         for level in range(depth, 0, -1):
             self.decoder.add_module(
                 f"up{depth - level + 1}",
-                UpStage(widths[level], widths[level - 1], padding=pad, norm=norm),
+                UpStage(
+                    widths[level], widths[level - 1], padding=pad, norm=norm, skip=skip_connections
+                ),
             )
         self.head = nn.Sequential()
         self.head.fc = nn.Conv2d(widths[0], num_classes, 1)
@@ -180,7 +199,8 @@ class UNet(ConvNet):
         for m in self.modules():  # Section 3: std sqrt(2 / N), N = incoming nodes of a unit
             if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:  # convolutions followed by batch norm have none
+                    nn.init.zeros_(m.bias)
 
     def expected_input(self) -> str:
         step, first = 2**self.config.depth, self.min_input_size
@@ -222,6 +242,7 @@ class UNet(ConvNet):
         num_classes: int = 2,
         in_channels: int = 3,
         decoder_channels: tuple[int, ...] | None = None,
+        skip_connections: bool = True,
         **encoder_overrides: Any,
     ) -> EncoderUNet:
         """A U-Net decoder on the registered classifier `name` (e.g. "resnet34").
@@ -234,7 +255,12 @@ class UNet(ConvNet):
         encoder = create_model(
             name, features_only=True, in_channels=in_channels, **encoder_overrides
         )
-        return EncoderUNet(encoder, num_classes=num_classes, decoder_channels=decoder_channels)
+        return EncoderUNet(
+            encoder,
+            num_classes=num_classes,
+            decoder_channels=decoder_channels,
+            skip_connections=skip_connections,
+        )
 
 
 class DecoderBlock(nn.Module):
@@ -269,6 +295,7 @@ class EncoderUNet(nn.Module):
         *,
         num_classes: int,
         decoder_channels: tuple[int, ...] | None = None,
+        skip_connections: bool = True,
     ) -> None:
         super().__init__()
         info = encoder.feature_info
@@ -288,7 +315,9 @@ class EncoderUNet(nn.Module):
         channels = decoder_channels or tuple(max(16, 256 >> i) for i in range(n_blocks))
         if len(channels) != n_blocks:
             raise ValueError(f"decoder_channels needs {n_blocks} entries, got {len(channels)}")
-        skips = [f.channels for f in reversed(self.feature_info[:-1])] + [0]
+        self.skip_connections = skip_connections
+        skips = [f.channels if skip_connections else 0 for f in reversed(self.feature_info[:-1])]
+        skips.append(0)
         self.decoder = nn.Sequential()
         width = self.feature_info[-1].channels
         for index, (skip, out) in enumerate(zip(skips, channels, strict=True), start=1):
@@ -305,7 +334,8 @@ class EncoderUNet(nn.Module):
         y = skips.pop()  # the deepest map
         for block in self.decoder:
             skip = skips.pop() if skips else None
-            y = block(y, skip, tuple((skip if skip is not None else x).shape[-2:]))
+            size = tuple((skip if skip is not None else x).shape[-2:])
+            y = block(y, skip if self.skip_connections else None, size)
         return y  # (N, decoder_channels[-1], H, W)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -375,5 +405,10 @@ def unet(**overrides) -> UNet:  # 31.0M params, 150.4G MACs, 572x572 -> 388x388
 
 
 @register(_card("unet_padded", padded=True))
-def unet_padded(**overrides) -> UNet:  # 31.0M params, 192.4G MACs at 512x512
+def unet_padded(
+    *, encoder: str | None = None, **overrides
+) -> UNet | EncoderUNet:  # 31.0M params, 192.4G MACs at 512x512
+    """``encoder=NAME`` puts the decoder on a registered classifier (`UNet.from_encoder`)."""
+    if encoder is not None:
+        return UNet.from_encoder(encoder, **overrides)
     return UNet(PADDED, **overrides)

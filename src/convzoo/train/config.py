@@ -60,7 +60,8 @@ class TrainConfig:
     model: str = option(MISSING, "a registered name (see `convzoo list`)", cli=False)
     dataset: str = option(
         "digits",
-        "digits, mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, folder:PATH, synthetic",
+        "digits, mnist, fashion-mnist, kmnist, cifar10, cifar100, svhn, folder:PATH, synthetic; "
+        "masks: shapes, oxford-pet, seg-folder:PATH",
     )
     epochs: int = option(10, "passes over the training split")
     batch_size: int | None = option(
@@ -142,6 +143,12 @@ class TrainConfig:
         None, "resize images to this square size (default: native, or what the model needs)"
     )
     augment: bool = option(True, "random crops and flips")
+    elastic: bool = option(
+        False, "segmentation: also the U-Net paper's elastic deformation (Section 3.1)"
+    )
+    border_weights: bool = option(
+        False, "segmentation: weight the loss by the U-Net border map (w0=10, sigma=5 px, Sec. 3)"
+    )
     val_fraction: float = option(
         0.1, "share of the training set held out for validation (seeded by --split-seed)"
     )

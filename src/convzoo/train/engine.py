@@ -1,4 +1,4 @@
-"""One training engine for every registered classifier.
+"""One training engine for every registered network (classifiers and segmenters).
 
 ``train(TrainConfig(model="resnet20", dataset="fashion-mnist"))`` builds the
 model for the data (``in_channels`` and ``num_classes`` from the dataset, the
@@ -44,6 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from convzoo.data import Batches, load_dataset
+from convzoo.registry import model_card
 from convzoo.train.autotune import resolve_speed
 from convzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from convzoo.train.config import Resolution, TrainConfig, parse_model_args, resolve_config
@@ -55,10 +56,10 @@ from convzoo.train.guard import (
     at_chance,
     recovery_advice,
 )
-from convzoo.train.losses import EpochTally, compute_loss, loss_terms, tally_record
+from convzoo.train.losses import EpochTally, compute_loss, tally_record
 from convzoo.train.lr_find import resolve_auto_lr
 from convzoo.train.memory_check import check_training_memory
-from convzoo.train.metrics import MetricsLog, evaluate, plot_curves, training_speed
+from convzoo.train.metrics import MetricsLog, plot_curves, training_speed
 from convzoo.train.optim import ModelEMA, build_optimizer, build_scheduler
 from convzoo.train.report import LiveProgress, console, epoch_line
 from convzoo.train.resume_changes import (
@@ -70,6 +71,7 @@ from convzoo.train.resume_changes import (
 from convzoo.train.rundir import claim_run_dir
 from convzoo.train.setup import build_parts, default_run_dir, unwrap
 from convzoo.train.state import rng_state, seed_everything, set_deterministic, set_rng_state
+from convzoo.train.tasks import check_dataset, task_for
 
 __all__ = [
     "NonFiniteLossError",
@@ -115,6 +117,11 @@ class Trainer:
             force=cfg.force,
         )
 
+        model_task = model_card(cfg.model).task
+        check_dataset(cfg.model, model_task, cfg.dataset)  # before any download
+        self.task = task_for(
+            model_task, label_smoothing=cfg.label_smoothing, border_weights=cfg.border_weights
+        )
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
@@ -165,7 +172,6 @@ class Trainer:
         )
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         self.ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay else None
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else None
 
         self.forward_model: nn.Module = model
@@ -200,6 +206,7 @@ class Trainer:
     def config(self) -> dict[str, Any]:
         return {
             "model": self.cfg.model,
+            "task": self.task.name,
             "model_kwargs": self.model_kwargs,
             "preprocess": {
                 "in_channels": self.data.in_channels,
@@ -386,7 +393,7 @@ class Trainer:
             enabled=self.autocast_dtype is not None,
         ):
             output = self.forward_model(images)
-        terms = loss_terms(output, labels, self.criterion, model)
+        terms, labels = self.task.loss(output, labels, model)
         total = terms.total.item()  # the one read per step: a NaN must stop before the update
         stop = self._check_finite_and_stop(total)
         self.optimizer.zero_grad(set_to_none=True)
@@ -425,13 +432,13 @@ class Trainer:
         }
         if self.val_batches is not None:
             val = self._evaluate(eval_model, self.val_batches)
-            record.update(val_loss=val["loss"], val_acc=val["top1"], val_top5=val["top5"])
+            record.update(self.task.val_record(val))
         self.scheduler.epoch_end(record.get("val_loss", record["train_loss"]))
-        acc = record.get("val_acc", record["train_acc"])
-        improved = acc > self.best_acc
+        score_key = self._score_key()
+        improved = record[score_key] > self.best_acc
         if improved:
-            self.best_acc, self.best_epoch = acc, self.epoch + 1
-        record["best_val_acc" if self.val_batches else "best_train_acc"] = self.best_acc
+            self.best_acc, self.best_epoch = record[score_key], self.epoch + 1
+        record[f"best_{score_key}"] = self.best_acc
         n_val = self.sizes["val"] if self.val_batches is not None else 0
         record["at_chance"] = at_chance(
             self.data.num_classes, record["train_acc"], int(sums[2]), record.get("val_acc"), n_val
@@ -458,8 +465,12 @@ class Trainer:
         plot_curves(self.log.records, self.run_dir / "curves.png", title=self._title())
         self.plotted_at = time.perf_counter()
 
+    def _score_key(self) -> str:
+        """The record entry that picks the best checkpoint (val accuracy or mean IoU)."""
+        return self.task.score_key if self.val_batches is not None else "train_acc"
+
     def _evaluate(self, model: nn.Module, batches: Batches) -> dict[str, Any]:
-        return evaluate(
+        return self.task.evaluate(
             model,
             batches,
             num_classes=self.data.num_classes,
@@ -507,12 +518,9 @@ class Trainer:
         result = {
             "model": self.cfg.model,
             "dataset": self.data.name,
-            "test_top1": test["top1"],
-            "test_top5": test["top5"],
-            "test_loss": test["loss"],
-            "test_images": test["n"],
+            **self.task.test_summary(test),
             "best_epoch": self.best_epoch,
-            "best_val_acc": self.best_acc,
+            f"best_{self._score_key()}": self.best_acc,
             "epochs": self.epoch,
             "params": info.total_params,
             "macs": info.total_macs,
@@ -528,8 +536,7 @@ class Trainer:
             result["rank_weight_max_abs_diff"] = sync
         (self.run_dir / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
         self.console.print(
-            f"test top-1 {test['top1']:.2f}%  top-5 {test['top5']:.2f}%  "
-            f"({test['n']} images, best epoch {self.best_epoch})  "
+            f"{self.task.test_line(test)}, best epoch {self.best_epoch})  "
             f"{info.total_params:,} params  {wall:.0f}s  -> {self.run_dir / 'summary.json'}"
         )
         return result

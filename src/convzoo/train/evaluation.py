@@ -1,4 +1,9 @@
-"""Evaluate a trained checkpoint on a dataset's test set: top-1/top-5, per class, confusion."""
+"""Evaluate a trained checkpoint on a dataset's test set.
+
+Classifiers: top-1/top-5, per-class accuracy, confusion matrix. Segmentation
+networks: mean IoU, Dice and pixel accuracy, IoU and Dice per class, and the
+pixel confusion matrix (see `convzoo.train.segmentation`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from convzoo.data import Batches, ImageSet, load_dataset
 from convzoo.errors import CheckpointError
 from convzoo.outputs import prepare_output_dir
 from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
-from convzoo.train.metrics import evaluate, plot_confusion
+from convzoo.train.metrics import plot_confusion
+from convzoo.train.tasks import check_dataset, task_for
 
 __all__ = ["evaluate_checkpoint"]
 
@@ -47,6 +53,8 @@ def evaluate_checkpoint(
         raise ValueError(f"{path} does not record its dataset; pass --dataset")
     if data_dir is None and dataset is None:  # where training found the files
         data_dir = (config.get("train") or {}).get("data_dir")
+    task = config.get("task") or model.card.task
+    check_dataset(config["model"], task, name)
     data = load_dataset(name, data_dir=data_dir, download=download)
     classes = list(config.get("classes") or [])
     if data.in_channels != pre["in_channels"] or data.num_classes != len(classes):
@@ -64,17 +72,19 @@ def evaluate_checkpoint(
         std=tuple(pre["std"]),
         shuffle=False,
     )
-    metrics = evaluate(model, batches, num_classes=data.num_classes, device=torch.device("cpu"))
+    metrics = task_for(task).evaluate(
+        model, batches, num_classes=data.num_classes, device=torch.device("cpu")
+    )
     result = {
         "checkpoint": str(path),
         "model": config["model"],
+        "task": task,
         "dataset": data.name,
-        "top1": metrics["top1"],
-        "top5": metrics["top5"],
+        **(_segmentation(metrics, data.classes) if task == "segmentation" else {}),
+        **(_classification(metrics, data.classes) if task == "classification" else {}),
         "loss": metrics["loss"],
         "images": metrics["n"],
         "classes": list(data.classes),
-        "per_class_accuracy": dict(zip(data.classes, metrics["per_class"], strict=True)),
         "confusion": metrics["confusion"],
         "warnings": _warnings(metrics, classes, data.classes),
     }
@@ -87,7 +97,7 @@ def evaluate_checkpoint(
         metrics["confusion"],
         data.classes,
         Path(result["png"]),
-        title=f"{config['model']} on {data.name}: top-1 {metrics['top1']:.2f}%",
+        title=f"{config['model']} on {data.name}: {_headline(result)}",
     )
     return result
 
@@ -131,3 +141,28 @@ def _warnings(metrics: dict[str, Any], classes: list[str], names: list[str]) -> 
     if classes != list(names):
         notes.append("class names differ from the checkpoint's; scored by output index")
     return notes
+
+
+def _classification(metrics: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    return {
+        "top1": metrics["top1"],
+        "top5": metrics["top5"],
+        "per_class_accuracy": dict(zip(classes, metrics["per_class"], strict=True)),
+    }
+
+
+def _segmentation(metrics: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    return {
+        "miou": metrics["miou"],
+        "dice": metrics["dice"],
+        "pixel_acc": metrics["pixel_acc"],
+        "pixels": metrics["pixels"],
+        "per_class_iou": dict(zip(classes, metrics["per_class_iou"], strict=True)),
+        "per_class_dice": dict(zip(classes, metrics["per_class_dice"], strict=True)),
+    }
+
+
+def _headline(result: dict[str, Any]) -> str:
+    if result["task"] == "segmentation":
+        return f"mean IoU {result['miou']:.2f}%"
+    return f"top-1 {result['top1']:.2f}%"

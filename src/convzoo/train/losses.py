@@ -87,7 +87,7 @@ class EpochTally:
 
     def add(self, terms: LossTerms, labels: Tensor, total: float) -> None:
         """Add one step; `total` is ``terms.total.item()`` (already read by the caller)."""
-        n = len(labels)
+        n = labels.numel()  # images, or pixels of the (cropped) masks
         step = [total * n, (terms.logits.argmax(1) == labels).sum().item(), n]
         if terms.aux:
             step += [t.item() * n for t in (terms.main, *terms.aux)]

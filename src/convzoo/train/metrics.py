@@ -147,8 +147,12 @@ def plot_curves(records: Sequence[dict[str, Any]], path: Path, title: str = "") 
         if all(f"{split}_loss" in r for r in records):
             ax_loss.plot(epochs, [r[f"{split}_loss"] for r in records], "o-", label=split)
             ax_acc.plot(epochs, [r[f"{split}_acc"] for r in records], "o-", label=split)
+    segmentation = bool(records) and all("val_miou" in r for r in records)
+    if segmentation:
+        ax_acc.plot(epochs, [r["val_miou"] for r in records], "s--", label="val mean IoU")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="top-1 accuracy (%)", title="accuracy")
+    ylabel = "pixel accuracy / mean IoU (%)" if segmentation else "top-1 accuracy (%)"
+    ax_acc.set(xlabel="epoch", ylabel=ylabel, title="accuracy")
     from matplotlib.ticker import MaxNLocator
 
     for ax in (ax_loss, ax_acc):

@@ -82,6 +82,8 @@ def epoch_line(r: dict[str, Any], epochs: int, improved: bool) -> str:
         f" aux{i} {r[f'train_aux{i}_loss']:.4f}" for i in range(1, 100) if f"train_aux{i}_loss" in r
     )
     val = f"  val loss {r['val_loss']:.4f} acc {r['val_acc']:.2f}%" if "val_acc" in r else ""
+    if "val_miou" in r:  # segmentation: acc is pixel accuracy
+        val += f" mIoU {r['val_miou']:.2f}%"
     star = " *" if improved else ""
     return (
         f"epoch {r['epoch']:>3}/{epochs}  train loss {r['train_loss']:.4f}{aux} acc "

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from convzoo.data import Augment, Batches, ImageSet, split_validation
+from convzoo.data.segmentation import JointAugment
 from convzoo.registry import create_model
 from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
@@ -48,7 +49,7 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
     if cfg.init == "he":
         he_init(model)
     input_size, note = resolve_input_size(model, data, cfg.input_size)
-    augment = Augment(crop_padding(data, input_size), data.flip) if cfg.augment else None
+    augment = make_augment(cfg, data, input_size)
     train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
     # budgets: the same images for every seed, so seeds differ only in their own draws
     train_split = _fixed_subset(train_split, cfg.train_images, cfg.split_seed)
@@ -86,6 +87,20 @@ def _fixed_subset(split, size: int | None, seed: int):
         return split
     order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
     return split.subset(order[:size].sort().values)
+
+
+def make_augment(
+    cfg: TrainConfig, data: ImageSet, input_size: tuple[int, int]
+) -> Augment | JointAugment | None:
+    """Crops and flips of images, or of (image, mask) pairs together (plus elastic warps)."""
+    if not cfg.augment:
+        return None
+    padding = crop_padding(data, input_size)
+    if data.task == "segmentation":
+        return JointAugment(padding, data.flip, elastic=cfg.elastic)
+    if cfg.elastic:
+        raise ValueError("--elastic deforms images with their masks: it needs a segmentation set")
+    return Augment(padding, data.flip)
 
 
 def crop_padding(data: ImageSet, input_size: tuple[int, int]) -> int:
