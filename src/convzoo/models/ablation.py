@@ -34,9 +34,13 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead, FullyConnectedHead
 from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.googlenet import PAPER_2014 as GOOGLENET_PAPER
+from convzoo.models.mobilenet import PAPER_V1 as MOBILENET_PAPER
 from convzoo.models.mobilenet import V1_BODY, MobileNetV1
 from convzoo.models.resnet import ResNet, ResNetConfig, cifar_stages
-from convzoo.registry import ModelCard, Reported, register
+from convzoo.models.resnext import PAPER as RESNEXT_PAPER
+from convzoo.models.vgg import PAPER as VGG_PAPER
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, register
 
 __all__ = [
     "AblationCNN",
@@ -203,30 +207,29 @@ class ConvMobileNetV1(MobileNetV1):
         init_weights_like_torchvision(self)
 
 
-def _card(name: str, table: str, ideas: tuple[str, ...], **paper) -> ModelCard:
+# not paper networks: each experiment states the settings it trains them with
+ABLATION_RECIPE = Recipe(
+    source="convzoo reproduce: the experiment's stated protocol (docs/experiments)",
+    not_stated=("optimizer", "lr", "batch_size", "schedule", "epochs"),
+)
+
+
+def _card(
+    name: str, table: str, ideas: tuple[str, ...], *, paper: Paper, **extra: Any
+) -> ModelCard:
     return ModelCard(
         name=name,
         family="ablation",
-        title=paper.pop("title"),
-        authors=paper.pop("authors"),
-        year=paper.pop("year"),
-        arxiv=paper.pop("arxiv"),
+        paper=paper,
+        recipe=ABLATION_RECIPE,
         table=table,
         key_ideas=ideas,
-        input_size=paper.pop("input_size", (1, 28, 28)),
-        dataset=paper.pop("dataset", "Fashion-MNIST"),
-        num_classes=paper.pop("num_classes", 10),
-        deviations=paper.pop("deviations", ("not a paper network: a controlled variant",)),
-        **paper,
+        input_size=extra.pop("input_size", (1, 28, 28)),
+        dataset=extra.pop("dataset", "Fashion-MNIST"),
+        num_classes=extra.pop("num_classes", 10),
+        deviations=extra.pop("deviations", ("not a paper network: a controlled variant",)),
+        **extra,
     )
-
-
-_VGG = {
-    "title": "Very Deep Convolutional Networks for Large-Scale Image Recognition",
-    "authors": "Simonyan, Zisserman",
-    "year": 2014,
-    "arxiv": "1409.1556",
-}
 
 
 @register(
@@ -237,7 +240,7 @@ _VGG = {
             "One design choice switched at a time: norm, act, kernel, lrn, head, dropout.",
             "Two stacked 3x3 layers see a 5x5 field with 18C^2 instead of 25C^2 weights.",
         ),
-        **_VGG,
+        paper=VGG_PAPER,
     )
 )
 def ablation_cnn(
@@ -273,10 +276,7 @@ def ablation_cnn(
             "1x1 convolutions before the 3x3 and 5x5 branches cut the multiply-adds.",
             "Without them the pooled branch makes the channels grow module after module.",
         ),
-        title="Going Deeper with Convolutions",
-        authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
-        year=2014,
-        arxiv="1409.4842",
+        paper=GOOGLENET_PAPER,
     )
 )
 def ablation_inception(
@@ -293,16 +293,13 @@ def ablation_inception(
             "The same body as MobileNet v1 with full 3x3 convolutions.",
             "About 8-9x the multiply-adds of the separable network for ~1% ImageNet top-1.",
         ),
-        title="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
-        authors="Howard, Zhu, Chen, Kalenichenko, Wang, Weyand, Andreetto, Adam",
-        year=2017,
-        arxiv="1704.04861",
+        paper=MOBILENET_PAPER,
         input_size=(3, 224, 224),
         dataset="ImageNet",
         num_classes=1000,
         paper_params=Reported("29.3M"),
         paper_macs=Reported("4866M"),
-        paper_top1=71.7,
+        accuracy=Accuracy(top1=71.7, source="Table 4", protocol="single crop 224"),
         deviations=("the classifier and the stem are MobileNet v1's",),
     )
 )
@@ -352,10 +349,7 @@ def small_resnext_config(cardinality: int, group_width: int) -> ResNetConfig:
             "Splitting the bottleneck's 3x3 into `cardinality` groups at fixed cost.",
             "1x16d is a plain bottleneck ResNet; 8x4d is ResNeXt at the same budget.",
         ),
-        title="Aggregated Residual Transformations for Deep Neural Networks",
-        authors="Xie, Girshick, Dollar, Tu, He",
-        year=2017,
-        arxiv="1611.05431",
+        paper=RESNEXT_PAPER,
     )
 )
 def ablation_resnext(

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from convzoo.blocks.head import ClassifierHead
+from convzoo.models.ablation import ABLATION_RECIPE
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.convnext import PAPER as CONVNEXT_PAPER
 from convzoo.models.convnext import LayerNorm2d
 from convzoo.registry import ModelCard, register
 
@@ -162,10 +164,8 @@ class ModernizedNet(ConvNet):
     ModelCard(
         name="ablation_modernize",
         family="ablation",
-        title="A ConvNet for the 2020s",
-        authors="Liu, Mao, Wu, Feichtenhofer, Darrell, Xie",
-        year=2022,
-        arxiv="2201.03545",
+        paper=CONVNEXT_PAPER,
+        recipe=ABLATION_RECIPE,
         table="Figure 2 (ResNet-50 -> ConvNeXt-T, one step at a time), scaled to 28x28",
         key_ideas=(
             "step=0..6 applies the first k modernisation decisions of Figure 2.",
