@@ -119,12 +119,21 @@ def train_step(
         with torch.autocast(images.device.type, dtype=dtype or torch.float32,
                             enabled=dtype is not None):  # fmt: skip
             output = model(images)
-        loss = sum(criterion(head.float(), labels) for head in all_heads(output))
+        loss = sum(criterion(head.float(), targets_for(head, labels)) for head in all_heads(output))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
     return step
+
+
+def targets_for(logits: Tensor, labels: Tensor) -> Tensor:
+    """`labels` for (N, C) logits; for per-pixel (N, C, H, W) logits, each label fills its map."""
+    if logits.dim() <= 2:
+        return labels
+    return (
+        labels.view(-1, *([1] * (logits.dim() - 2))).expand(-1, *logits.shape[2:]) % logits.shape[1]
+    )
 
 
 def infer_step(model: nn.Module, images: Tensor, setting: Setting) -> Callable[[], None]:

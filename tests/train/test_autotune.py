@@ -78,7 +78,7 @@ def test_auto_is_the_default_and_the_choice_is_recorded(tmp_path, monkeypatch, c
     assert (config["train"]["precision"], config["train"]["channels_last"]) == ("fp32", "on")
     assert config["speed_probe"]["choice"] == "fp32+channels_last"
     assert config["speed_probe"]["img_per_s"]["fp32"] == 100.0
-    assert config["resolved_from"]["precision"].endswith("probe")
+    assert config["resolved_from"]["precision"]["rule"].endswith("probe")
     assert "precision/layout: fp32+channels_last (probe:" in capsys.readouterr().out
     train(TrainConfig(**FAST, out=str(tmp_path / "b")))  # the same key: no second probe
     assert json.loads((tmp_path / "b" / "config.json").read_text())["speed_probe"]["source"] == (

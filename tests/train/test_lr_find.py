@@ -58,7 +58,7 @@ def test_train_with_lr_auto_records_the_suggestion(tmp_path):
                       progress=False, tensorboard=False, out=str(tmp_path / "run"))  # fmt: skip
     run = train(cfg).run_dir
     config = json.loads((run / "config.json").read_text())
-    assert config["resolved_from"]["lr"] == "lr-find"
+    assert config["resolved_from"]["lr"]["from"] == "lr-find"
     assert config["train"]["lr"] == config["lr_find"]["suggestion"] > 0
     assert config["lr_find"]["rule"] == RULE and (run / "lr-find.png").is_file()
     assert any("from lr-find" in note for note in config["notes"])

@@ -135,12 +135,12 @@ def test_a_finite_explosion_stops_like_a_nan(tmp_path, capsys):
 
 
 def test_a_non_finite_explosion_stops_and_can_be_resumed_with_a_lower_lr(tmp_path):
-    cfg = lenet(tmp_path, epochs=1, lr=1e30, precision="bf16", grad_clip=5.0)
+    cfg = lenet(tmp_path, epochs=1, lr=1e38, precision="bf16", grad_clip=5.0)
     with pytest.raises(NonFiniteLossError, match=r"loss is (nan|inf) at step \d") as info:
         train(cfg)
     message = str(info.value)
     assert "--precision fp32" in message and "--grad-clip" not in message
-    assert f"--resume {tmp_path / 'run'} --lr 1e+29" in message
+    assert f"--resume {tmp_path / 'run'} --lr 1e+37" in message
     result = resume(tmp_path / "run", lr=0.01, progress=False)
     assert result.status == "finished" and math.isfinite(result.summary["test_loss"])
 
@@ -156,11 +156,13 @@ def test_loss_guard_rule():
 
 
 def test_advice_names_only_settings_that_differ_from_the_run():
-    fp32 = TrainConfig(model="alexnet", lr=0.1, warmup_epochs=0.0)
+    fp32 = TrainConfig(model="alexnet", lr=0.1, warmup_epochs=0.0, precision="fp32")
     text = recovery_advice(fp32, "runs/a", checkpoint=True)
     assert "convzoo train --resume runs/a --lr 0.01" in text and "--precision" not in text
     assert "--grad-clip 1 --warmup-epochs 1" in text and "convzoo info alexnet" in text
-    tuned = TrainConfig(model="alexnet", lr=0.1, warmup_epochs=1.0, grad_clip=1.0)
+    tuned = TrainConfig(
+        model="alexnet", lr=0.1, warmup_epochs=1.0, grad_clip=1.0, precision="fp32"
+    )
     assert "start over" not in recovery_advice(tuned, "runs/a", checkpoint=True)
 
 

@@ -119,9 +119,6 @@ class Trainer:
 
         model_task = model_card(cfg.model).task
         check_dataset(cfg.model, model_task, cfg.dataset)  # before any download
-        self.task = task_for(
-            model_task, label_smoothing=cfg.label_smoothing, border_weights=cfg.border_weights
-        )
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
         # defaults become explicit values, so config.json says exactly what ran and why
         resolution = resolve_config(cfg, dataset_batch_size=self.data.batch_size)
@@ -130,6 +127,11 @@ class Trainer:
             resolution, parts, device=self.device, dist=self.dist, out=self.console
         )
         self.cfg, self.resolved_from = resolution.config, resolution.sources
+        self.task = task_for(
+            model_task,
+            label_smoothing=self.cfg.label_smoothing,
+            border_weights=self.cfg.border_weights,
+        )
         self.lr_find = None
         if self.cfg.lr == "auto":  # the range test's suggestion (convzoo.train.lr_find)
             self.cfg, self.lr_find = resolve_auto_lr(self.cfg, self.data, self.dist, self.run_dir)
