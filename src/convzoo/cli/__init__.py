@@ -24,6 +24,7 @@ from convzoo.cli import (
     list_models,
     predict,
     receptive_field,
+    speedrun,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -41,6 +42,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     predict,
     export,
     bench,
+    speedrun,
 )
 
 
