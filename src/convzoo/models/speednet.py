@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import torch
 from torch import Tensor, nn
 
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
@@ -97,12 +96,7 @@ class SpeedNet(ConvNet):
             self.feature_info.append(FeatureInfo(f"block{index}", width, 2**index))
             channels = width
         self.head = MaxHead(channels, num_classes)
-        init_weights_like_torchvision(self)
-        with torch.no_grad():  # as airbench: BN weights start at 1, biases at 0 (explicit)
-            for m in self.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.weight.fill_(1.0)
-                    m.bias.zero_()
+        init_weights_like_torchvision(self)  # BN weight 1, bias 0 (as airbench)
 
 
 PAPER = Paper(
