@@ -29,6 +29,7 @@ from convzoo.cli import (
     search,
     serve,
     site,
+    speedrun,
     train,
 )
 from convzoo.cli import eval as eval_cmd
@@ -51,6 +52,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     site,
     reproduce,
     search,
+    speedrun,
 )
 
 

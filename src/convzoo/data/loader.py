@@ -57,17 +57,28 @@ class Augment:
         return self.apply(images, oy[part], ox[part], flips[part]), labels
 
     def apply(self, images: Tensor, oy: Tensor, ox: Tensor, flips: Tensor) -> Tensor:
+        """Crop each image at its offset (after zero padding), then flip the flagged ones."""
         n, _, h, w = images.shape
-        if self.padding > 0:
-            p = self.padding
-            padded = F.pad(images, (p, p, p, p))  # (N, C, H + 2p, W + 2p)
-            rows = (oy[:, None] + torch.arange(h))[:, :, None]  # (N, H, 1)
-            cols = (ox[:, None] + torch.arange(w))[:, None, :]  # (N, 1, W)
-            batch = torch.arange(n)[:, None, None]
-            images = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+        if self.padding == 0:
+            if not self.flip:
+                return images.contiguous()
+            out = images.clone()
+            chosen = flips.nonzero().squeeze(1)
+            out[chosen] = images[chosen].flip(-1)
+            return out
+        p = self.padding
+        padded = F.pad(images, (p, p, p, p))  # (N, C, H + 2p, W + 2p), padded once per batch
+        source = torch.arange(n)
         if self.flip:
-            images = torch.where(flips[:, None, None, None], images.flip(-1), images)
-        return images.contiguous()
+            # the mirror of the crop at column ox is the crop at column 2p - ox of the mirrored
+            # padded image: one gather from [padded, mirrored] does crop and flip together
+            padded = torch.cat([padded, padded.flip(-1)])
+            source = source + flips.long() * n
+            ox = torch.where(flips, 2 * p - ox, ox)
+        # every (H, W) window of every image as a view, (2N, K, K, C, H, W) with K = 2p + 1;
+        # indexing picks one window per image and copies only its pixels
+        windows = padded.unfold(2, h, 1).unfold(3, w, 1).permute(0, 2, 3, 1, 4, 5)
+        return windows[source, oy, ox]
 
 
 def normalize(images: Tensor, mean: Tensor, std: Tensor) -> Tensor:

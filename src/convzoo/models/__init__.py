@@ -19,6 +19,7 @@ from convzoo.models import (
     resnet,  # noqa: F401
     resnext,  # noqa: F401
     senet,  # noqa: F401
+    speednet,  # noqa: F401
     unet,  # noqa: F401
     vgg,  # noqa: F401
     wide_resnet,  # noqa: F401
