@@ -735,7 +735,7 @@ def _(tmp: Path) -> str:
     "list-unknown-family",
     "analysis",
     "list --family nosuch",
-    r"exit 2; .*unknown family 'nosuch'; known: alexnet, allconv, convnext, \.\.\.",
+    r"exit 2; .*unknown family 'nosuch'; known: ablation, alexnet, allconv, \.\.\.",
 )
 def _(tmp: Path) -> str:
     shown = cli("list", "--family", "nosuch")

@@ -60,7 +60,7 @@ STANDARD_METRICS: tuple[Metric, ...] = (
     Metric("params", _summary("params"), higher_is_better=False, description="parameters"),
     Metric("macs", _summary("macs"), higher_is_better=False,
            description="multiply-adds per image at the trained input size"),
-    Metric("img_per_s", _summary("img_per_s"), description="training images per second"),
+    Metric("img_per_s", _summary("train_img_per_s"), description="training images per second"),
     Metric("wall_time_s", _summary("wall_time_s"), higher_is_better=False,
            description="training + test wall time (s)"),
     Metric("diverged", lambda r: float(r.diverged is not None), higher_is_better=False,

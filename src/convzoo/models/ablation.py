@@ -15,7 +15,7 @@ paper's claim by changing exactly one thing in an otherwise fixed network sized 
 - ``ablation_inception``: two Inception modules, naive (Szegedy et al. 2014, Going
   Deeper with Convolutions, arXiv:1409.4842, Figure 2a) or with 1x1 reductions
   (Figure 2b).
-- ``ablation_resnext``: ResNeXt-29 (Xie, Girshick, Dollar, Tu, He 2017, Aggregated
+- ``ablation_resnext``: ResNeXt-29 (Xie, Girshick, Dollar, Tu, He 2016, Aggregated
   Residual Transformations for Deep Neural Networks, arXiv:1611.05431, section 5.3)
   with every width divided by 4, so cardinality vs width (Table 3) trains on a CPU.
 - ``ablation_mobilenet_v1_conv``: MobileNet v1 with every depthwise separable layer

@@ -210,14 +210,14 @@ class TrainConfig:
             )
         if isinstance(self.lr, str) and self.lr != "auto":
             raise ValueError(f"lr must be a positive number or 'auto', got {self.lr!r}")
+        for name in ("train_images", "test_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @property
     def memory_format_channels_last(self) -> bool:
         """True when channels_last is on (resolved configs only say on or off)."""
         return self.channels_last == "on"
-        for name in ("train_images", "test_images"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

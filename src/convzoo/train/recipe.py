@@ -280,7 +280,7 @@ def _model_settings(
 ) -> None:
     smoothing = recipe.label_smoothing or 0.0
     pick("label_smoothing", smoothing, f"{smoothing:g}" if smoothing else "not used")
-    takes_dropout = "dropout" in accepted_overrides(card.name)
+    takes_dropout = "dropout" in accepted_overrides(cfg.model)  # cfg.model: also nas:PATH
     if cfg.dropout is not None and not takes_dropout:
         raise ValueError(f"{card.name} has no dropout to set; --dropout {cfg.dropout} was given")
     if "dropout" in cfg.model_kwargs:
