@@ -40,6 +40,7 @@ from torch import nn
 from convzoo.data import Augment, load_dataset, split_validation
 from convzoo.data.loader import normalize
 from convzoo.registry import create_model
+from convzoo.speed import cpu_model
 from convzoo.train.engine import TrainConfig, Trainer
 from convzoo.train.setup import crop_padding, resolve_input_size
 
@@ -265,15 +266,7 @@ def whole_run(model: str, repeats: int, threads: int) -> dict:
 
 
 def machine() -> dict[str, Any]:
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "capability": torch.backends.cpu.get_cpu_capability(),
+    return {"cpu": cpu_model(), "capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "python": platform.python_version(), "load_average": os.getloadavg()}  # fmt: skip
 

@@ -160,9 +160,7 @@ def test_advice_names_only_settings_that_differ_from_the_run():
     text = recovery_advice(fp32, "runs/a", checkpoint=True)
     assert "convzoo train --resume runs/a --lr 0.01" in text and "--precision" not in text
     assert "--grad-clip 1 --warmup-epochs 1" in text and "convzoo info alexnet" in text
-    tuned = TrainConfig(
-        model="alexnet", lr=0.1, warmup_epochs=1.0, grad_clip=1.0, precision="fp32"
-    )
+    tuned = TrainConfig(model="alexnet", lr=0.1, warmup_epochs=1.0, grad_clip=1.0, precision="fp32")
     assert "start over" not in recovery_advice(tuned, "runs/a", checkpoint=True)
 
 

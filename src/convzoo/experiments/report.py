@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,20 +11,11 @@ from typing import Any
 
 from convzoo.experiments.core import Analysis, Context
 from convzoo.experiments.verdict import Stat, Verdict
+from convzoo.speed import cpu_model
 
-__all__ = ["cpu_name", "markdown_table", "plot_bars", "plot_curves", "write_outputs"]
+__all__ = ["markdown_table", "plot_bars", "plot_curves", "write_outputs"]
 
 CURVES = (("train_err", "training error (%)"), ("val_err", "validation error (%)"))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _pyplot():
@@ -182,7 +172,7 @@ def write_outputs(
         "facts": analysis.facts if analysis else {},
         "verdict": {"status": verdict.status, "reason": verdict.reason},
         "command": command,
-        "cpu": cpu_name(),
+        "cpu": cpu_model(),
         "date": when,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=_json) + "\n")
@@ -237,7 +227,7 @@ def _report(
     parts += [
         "## Reproduce\n",
         f"```\n{command}\n```\n",
-        f"Measured {when} on {cpu_name()} (2 cores shared with other work; times are "
+        f"Measured {when} on {cpu_model()} (2 cores shared with other work; times are "
         "indicative only).\n",
     ]
     return "\n".join(parts)
