@@ -8,7 +8,7 @@ settings in deterministic mode (that is what the exact-resume test compares).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,35 @@ def main_logits(output: Tensor | AuxOutput) -> Tensor:
     return output.logits if isinstance(output, AuxOutput) else output
 
 
+def eval_outputs(
+    model: nn.Module,
+    batches,
+    *,
+    device: torch.device,
+    autocast_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    epoch: int = 0,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """(fp32 logits of the main head, targets) per batch, in eval mode; the model's mode is
+    restored afterwards. Callers run it under ``torch.no_grad``."""
+    was_training = model.training
+    model.eval()
+    try:
+        for images, targets in batches.epoch(epoch):
+            images, targets = images.to(device), targets.to(device)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(
+                device.type,
+                dtype=autocast_dtype or torch.float32,
+                enabled=autocast_dtype is not None,
+            ):
+                output = model(images)
+            yield main_logits(output).float(), targets
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -57,25 +86,19 @@ def evaluate(
     Evaluation uses the main head only (models with auxiliary heads return plain
     logits in eval mode).
     """
-    was_training = model.training
-    model.eval()
     k = min(5, num_classes)
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
     loss_sum = top5 = 0.0
-    for images, labels in batches.epoch(epoch):
-        images, labels = images.to(device), labels.to(device)
-        if channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(
-            device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
-        ):
-            logits = main_logits(model(images)).float()
+    outputs = eval_outputs(
+        model, batches, device=device, autocast_dtype=autocast_dtype,
+        channels_last=channels_last, epoch=epoch,
+    )  # fmt: skip
+    for logits, labels in outputs:
         loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
         top = logits.topk(k, dim=1).indices
         top5 += (top == labels[:, None]).any(dim=1).sum().item()
         pairs = labels.cpu() * num_classes + top[:, 0].cpu()
         confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
-    model.train(was_training)
     if dist is not None:
         loss_sum, top5 = dist.sum([loss_sum, top5])
         confusion = dist.sum_tensor(confusion)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from convzoo.models.unet import center_crop
+from convzoo.train.metrics import eval_outputs
 
 __all__ = [
     "border_weight_map",
@@ -124,24 +125,18 @@ def evaluate_segmentation(
     epoch: int = 0,
 ) -> dict[str, Any]:
     """Per-pixel loss, pixel accuracy, IoU and Dice per class and their means over `batches`."""
-    was_training = model.training
-    model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
     loss_sum, images = 0.0, 0
-    for x, masks in batches.epoch(epoch):
-        x, masks = x.to(device), masks.to(device)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(
-            device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
-        ):
-            logits = model(x).float()
+    outputs = eval_outputs(
+        model, batches, device=device, autocast_dtype=autocast_dtype,
+        channels_last=channels_last, epoch=epoch,
+    )  # fmt: skip
+    for logits, masks in outputs:
         masks = crop_targets(masks, tuple(logits.shape[-2:]))
         loss_sum += F.cross_entropy(logits, masks, reduction="sum").item()
         pairs = (masks * num_classes + logits.argmax(1)).flatten().cpu()
         confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
-        images += len(x)
-    model.train(was_training)
+        images += len(logits)
     if dist is not None:
         loss_sum, images = dist.sum([loss_sum, float(images)])
         confusion = dist.sum_tensor(confusion)
