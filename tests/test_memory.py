@@ -70,3 +70,9 @@ def test_estimate_scales_with_batch_and_matches_a_small_net():
     assert estimate.training_bytes(4, "adam") == 4 * params + estimate.saved_bytes(4)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         estimate.training_bytes(4, "lion")
+
+
+def test_estimate_works_where_the_last_map_is_one_pixel():
+    # at 32x32 MobileNet's last map is 1x1: batch norm in train mode refuses a batch of one
+    estimate = estimate_memory("mobilenet_v1_025", 32, num_classes=10)
+    assert estimate.per_sample_saved_bytes > 0 and estimate.fixed_saved_bytes >= 0
