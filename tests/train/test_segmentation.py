@@ -13,6 +13,10 @@ from convzoo.cli import main
 from convzoo.train.engine import TrainConfig, train
 from convzoo.train.segmentation import (
     border_weight_map,
+    boundary_bands,
+    boundary_counts,
+    boundary_scores,
+    boundary_width,
     confusion_scores,
     crop_targets,
     pixel_loss,
@@ -45,6 +49,30 @@ def test_iou_and_dice_from_a_hand_computed_confusion():
     assert s["miou"] == pytest.approx(100 * (5 / 8 + 3 / 6) / 2)
     assert s["dice"] == pytest.approx(100 * (10 / 13 + 6 / 9) / 2)
     assert s["pixel_acc"] == pytest.approx(100 * 8 / 11)
+
+
+def test_boundary_iou_by_hand():
+    # 6x6: truth has a 4x4 square of class 1 at rows 1-4, columns 1-4; the prediction
+    # shifts it one column right, so its right side lies on the image frame
+    truth = torch.zeros(1, 6, 6, dtype=torch.long)
+    truth[0, 1:5, 1:5] = 1
+    predicted = torch.zeros(1, 6, 6, dtype=torch.long)
+    predicted[0, 1:5, 2:6] = 1
+    assert boundary_width(6, 6) == 1 and boundary_width(64, 64) == 2  # 2% of the diagonal
+    bands = boundary_bands(predicted, 2, 1)[0]
+    # the frame is no contour: column 5 is in the band only where rows 1 and 4 meet background
+    assert bands[1, :, 5].tolist() == [False, True, False, False, True, False]
+    inter, union = boundary_counts(predicted, truth, 2, 1)
+    # class 1: truth band = the 12-pixel ring; prediction band = rows 1 and 4 (4 + 4) and
+    # column 2 at rows 2-3 (2) = 10; shared: rows 1 and 4 at columns 2-4 = 6
+    # class 0: every one of the 20 truth background pixels touches the square; prediction
+    # band = rows 0 and 5 at columns 1-5 (5 + 5) and column 1 at rows 1-4 (4) = 14; shared 10
+    assert inter.tolist() == [10, 6] and union.tolist() == [24, 16]
+    scores = boundary_scores(torch.stack([inter, union]))
+    assert scores["per_class_boundary_iou"] == pytest.approx([100 * 10 / 24, 100 * 6 / 16])
+    assert scores["boundary_iou"] == pytest.approx(100 * (10 / 24 + 6 / 16) / 2)
+    perfect = boundary_scores(boundary_counts(truth, truth, 3, 1))  # class 2: no band, no score
+    assert perfect["per_class_boundary_iou"] == [100.0, 100.0, None]
 
 
 def test_valid_unet_targets_are_the_centre_crop():
@@ -108,7 +136,8 @@ def test_train_eval_predict_unet_padded_on_shapes(tmp_path, capsys):
     assert summary["test_images"] == 8 and len(summary["test_per_class_iou"]) == 4
     assert 0 <= summary["test_miou"] <= 100 and "best_val_miou" in summary
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert {"val_miou", "val_dice", "val_acc"} <= set(records[-1])
+    assert {"val_miou", "val_dice", "val_boundary_iou", "val_acc"} <= set(records[-1])
+    assert 0 <= summary["test_boundary_iou"] <= 100
     config = json.loads((run / "config.json").read_text())
     assert config["task"] == "segmentation" and config["augment"]["elastic"] is True
     assert result.model.num_classes == 4
@@ -117,10 +146,12 @@ def test_train_eval_predict_unet_padded_on_shapes(tmp_path, capsys):
     assert main(["eval", str(run), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["miou"] == pytest.approx(summary["test_miou"], abs=1e-6)
+    assert evaluated["boundary_iou"] == pytest.approx(summary["test_boundary_iou"], abs=1e-6)
     assert list(evaluated["per_class_iou"]) == ["background", "circle", "rectangle", "triangle"]
     assert main(["eval", str(run)]) == 0
     table = capsys.readouterr().out
     assert "IoU" in table and "triangle" in table and "mean IoU" in table
+    assert "Boundary IoU" in table
 
     image = tmp_path / "photo.png"  # any size: not a multiple of 16
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (37, 50, 3), np.uint8)).save(image)

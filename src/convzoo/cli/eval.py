@@ -13,7 +13,7 @@ from convzoo.errors import ConvzooWarning
 NAME = "eval"
 HELP = (
     "Evaluate a checkpoint on a test set: top-1, top-5, per-class accuracy, confusion matrix; "
-    "segmentation: mean IoU, Dice, per-class IoU."
+    "segmentation: mean IoU, Dice, Boundary IoU, per class."
 )
 EXAMPLE = "convzoo eval runs/lenet5-fashion-mnist-20260101-120000 --dataset fashion-mnist"
 
@@ -57,10 +57,13 @@ def run(args: argparse.Namespace) -> int:
     if result["task"] == "segmentation":
         table.add_column("IoU", justify="right")
         table.add_column("Dice", justify="right")
+        table.add_column("Boundary IoU", justify="right")
         for name, iou in result["per_class_iou"].items():
-            table.add_row(name, percent(iou), percent(result["per_class_dice"][name]))
+            dice, edge = result["per_class_dice"][name], result["per_class_boundary_iou"][name]
+            table.add_row(name, percent(iou), percent(dice), percent(edge))
         summary = (
             f"mean IoU {result['miou']:.2f}%  Dice {result['dice']:.2f}%  "
+            f"Boundary IoU {result['boundary_iou']:.2f}%  "
             f"pixel accuracy {result['pixel_acc']:.2f}%  loss {result['loss']:.4f}"
         )
     else:

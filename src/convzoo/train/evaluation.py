@@ -1,7 +1,7 @@
 """Evaluate a trained checkpoint on a dataset's test set.
 
 Classifiers: top-1/top-5, per-class accuracy, confusion matrix. Segmentation
-networks: mean IoU, Dice and pixel accuracy, IoU and Dice per class, and the
+networks: mean IoU, Dice, Boundary IoU and pixel accuracy, the three per class, and the
 pixel confusion matrix (see `convzoo.train.segmentation`).
 """
 
@@ -155,10 +155,14 @@ def _segmentation(metrics: dict[str, Any], classes: list[str]) -> dict[str, Any]
     return {
         "miou": metrics["miou"],
         "dice": metrics["dice"],
+        "boundary_iou": metrics["boundary_iou"],
         "pixel_acc": metrics["pixel_acc"],
         "pixels": metrics["pixels"],
         "per_class_iou": dict(zip(classes, metrics["per_class_iou"], strict=True)),
         "per_class_dice": dict(zip(classes, metrics["per_class_dice"], strict=True)),
+        "per_class_boundary_iou": dict(
+            zip(classes, metrics["per_class_boundary_iou"], strict=True)
+        ),
     }
 
 

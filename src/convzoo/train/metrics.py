@@ -173,8 +173,11 @@ def plot_curves(records: Sequence[dict[str, Any]], path: Path, title: str = "") 
     segmentation = bool(records) and all("val_miou" in r for r in records)
     if segmentation:
         ax_acc.plot(epochs, [r["val_miou"] for r in records], "s--", label="val mean IoU")
+        if all("val_boundary_iou" in r for r in records):
+            boundary = [r["val_boundary_iou"] for r in records]
+            ax_acc.plot(epochs, boundary, "^:", label="val Boundary IoU")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ylabel = "pixel accuracy / mean IoU (%)" if segmentation else "top-1 accuracy (%)"
+    ylabel = "pixel accuracy / IoU (%)" if segmentation else "top-1 accuracy (%)"
     ax_acc.set(xlabel="epoch", ylabel=ylabel, title="accuracy")
     from matplotlib.ticker import MaxNLocator
 

@@ -83,7 +83,7 @@ def epoch_line(r: dict[str, Any], epochs: int, improved: bool) -> str:
     )
     val = f"  val loss {r['val_loss']:.4f} acc {r['val_acc']:.2f}%" if "val_acc" in r else ""
     if "val_miou" in r:  # segmentation: acc is pixel accuracy
-        val += f" mIoU {r['val_miou']:.2f}%"
+        val += f" mIoU {r['val_miou']:.2f}% bIoU {r['val_boundary_iou']:.2f}%"
     star = " *" if improved else ""
     return (
         f"epoch {r['epoch']:>3}/{epochs}  train loss {r['train_loss']:.4f}{aux} acc "

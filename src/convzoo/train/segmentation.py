@@ -17,10 +17,21 @@ Metrics come from the pixel confusion matrix (rows: true class, columns:
 predicted): IoU_k = TP / (TP + FP + FN), Dice_k = 2 TP / (2 TP + FP + FN); a
 class absent from both truth and prediction has no score and is left out of
 the means.
+
+Boundary quality is Boundary IoU (Cheng, Girshick, Dollar, Berg, Kirillov 2021,
+arXiv:2103.16562, Section 4): for each class, the pixels of the truth mask
+within d pixels of its contour, G_d, and those of the prediction, P_d, give
+|G_d & P_d| / |G_d | P_d|, so it scores the outlines alone, where mean IoU is
+dominated by the interiors of large regions. As in the paper, d is 2% of the
+image diagonal (at least 1 px) and the distance is the erosion's (chessboard).
+Unlike the paper's instance masks, the image frame is not a contour here: a
+class touching the border of the image is not given a band along it. Counts are
+summed over the whole set before dividing, as for IoU.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,6 +44,10 @@ from convzoo.train.metrics import eval_outputs
 
 __all__ = [
     "border_weight_map",
+    "boundary_bands",
+    "boundary_counts",
+    "boundary_scores",
+    "boundary_width",
     "confusion_scores",
     "crop_targets",
     "evaluate_segmentation",
@@ -112,6 +127,43 @@ def confusion_scores(confusion: Tensor) -> dict[str, Any]:
     }
 
 
+def boundary_width(height: int, width: int) -> int:
+    """The band half-width d of Boundary IoU: 2% of the image diagonal, at least 1 px."""
+    return max(1, round(0.02 * math.hypot(height, width)))
+
+
+def boundary_bands(masks: Tensor, num_classes: int, width: int) -> Tensor:
+    """(N, K, H, W) bool: the pixels of class k within `width` px of its contour.
+
+    A pixel is in the band when the (2 width + 1)-square around it holds another
+    class; the masks are padded by replication, so the image frame is no contour.
+    """
+    onehot = F.one_hot(masks.long(), num_classes).permute(0, 3, 1, 2).float()
+    padded = F.pad(onehot, (width, width, width, width), mode="replicate")
+    eroded = -F.max_pool2d(-padded, 2 * width + 1, stride=1)  # min over the square
+    return (onehot > 0) & (eroded < 1)
+
+
+def boundary_counts(predicted: Tensor, truth: Tensor, num_classes: int, width: int) -> Tensor:
+    """(2, K) float64: per class, |G_d & P_d| and |G_d | P_d| summed over the batch."""
+    truth_band = boundary_bands(truth, num_classes, width)
+    predicted_band = boundary_bands(predicted, num_classes, width)
+    inter = (truth_band & predicted_band).sum(dim=(0, 2, 3))
+    union = (truth_band | predicted_band).sum(dim=(0, 2, 3))
+    return torch.stack([inter, union]).double()
+
+
+def boundary_scores(counts: Tensor) -> dict[str, Any]:
+    """Boundary IoU per class (in %) and its mean over the classes with a band."""
+    inter, union = counts.double()
+    present = union > 0
+    iou = torch.where(present, inter / union.clamp_min(1), torch.nan) * 100
+    return {
+        "boundary_iou": iou[present].mean().item() if present.any() else float("nan"),
+        "per_class_boundary_iou": [None if v != v else v for v in iou.tolist()],
+    }
+
+
 @torch.no_grad()
 def evaluate_segmentation(
     model: nn.Module,
@@ -124,8 +176,10 @@ def evaluate_segmentation(
     channels_last: bool = False,
     epoch: int = 0,
 ) -> dict[str, Any]:
-    """Per-pixel loss, pixel accuracy, IoU and Dice per class and their means over `batches`."""
+    """Per-pixel loss, pixel accuracy, IoU, Dice and Boundary IoU per class and their
+    means over `batches`."""
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
+    boundary = torch.zeros(2, num_classes, dtype=torch.float64)
     loss_sum, images = 0.0, 0
     outputs = eval_outputs(
         model, batches, device=device, autocast_dtype=autocast_dtype,
@@ -134,16 +188,21 @@ def evaluate_segmentation(
     for logits, masks in outputs:
         masks = crop_targets(masks, tuple(logits.shape[-2:]))
         loss_sum += F.cross_entropy(logits, masks, reduction="sum").item()
-        pairs = (masks * num_classes + logits.argmax(1)).flatten().cpu()
+        predicted = logits.argmax(1)
+        pairs = (masks * num_classes + predicted).flatten().cpu()
         confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
+        width = boundary_width(*masks.shape[-2:])
+        boundary += boundary_counts(predicted, masks, num_classes, width).cpu()
         images += len(logits)
     if dist is not None:
         loss_sum, images = dist.sum([loss_sum, float(images)])
         confusion = dist.sum_tensor(confusion)
+        boundary = dist.sum_tensor(boundary)
     pixels = confusion.sum().item()
     return {
         "loss": loss_sum / max(pixels, 1),
         **confusion_scores(confusion),
+        **boundary_scores(boundary),
         "n": int(images),
         "pixels": int(pixels),
         "confusion": confusion.long().tolist(),

@@ -105,23 +105,27 @@ class SegmentationTask:
             "val_acc": val["pixel_acc"],
             "val_miou": val["miou"],
             "val_dice": val["dice"],
+            "val_boundary_iou": val["boundary_iou"],
         }
 
     def test_summary(self, test: dict[str, Any]) -> dict[str, Any]:
         return {
             "test_miou": test["miou"],
             "test_dice": test["dice"],
+            "test_boundary_iou": test["boundary_iou"],
             "test_pixel_acc": test["pixel_acc"],
             "test_per_class_iou": test["per_class_iou"],
             "test_per_class_dice": test["per_class_dice"],
+            "test_per_class_boundary_iou": test["per_class_boundary_iou"],
             "test_loss": test["loss"],
             "test_images": test["n"],
         }
 
     def test_line(self, test: dict[str, Any]) -> str:
         return (
-            f"test mean IoU {test['miou']:.2f}%  Dice {test['dice']:.2f}%  pixel accuracy "
-            f"{test['pixel_acc']:.2f}%  ({test['n']} images"
+            f"test mean IoU {test['miou']:.2f}%  Dice {test['dice']:.2f}%  Boundary IoU "
+            f"{test['boundary_iou']:.2f}%  pixel accuracy {test['pixel_acc']:.2f}%  "
+            f"({test['n']} images"
         )
 
 
