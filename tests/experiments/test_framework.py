@@ -6,6 +6,7 @@ import pytest
 
 import convzoo.train.engine as engine
 from convzoo.cli import main
+from convzoo.data.datasets import dataset_task
 from convzoo.experiments import Arm, Budget, Experiment, get_experiment, list_experiments
 from convzoo.experiments.core import RunData, epochs_to_train_error, steps_to_val_acc
 from convzoo.experiments.runner import run_experiment
@@ -48,7 +49,10 @@ def test_every_experiment_is_complete():
         assert exp.claim.endswith(".") and exp.source and exp.protocol
         assert exp.rule.describe() and exp.rule_for(True).describe()
         assert len(exp.full.seeds) >= 3 and len(exp.quick.seeds) >= 3
-        assert exp.quick.dataset == "digits" and exp.full.dataset == "fashion-mnist"
+        if dataset_task(exp.full.dataset) == "segmentation":  # masks: the generated shapes
+            assert exp.quick.dataset.startswith("shapes:") and exp.full.dataset.startswith("shapes")
+        else:
+            assert exp.quick.dataset == "digits" and exp.full.dataset == "fashion-mnist"
 
 
 def test_unknown_experiment_suggests_a_name():

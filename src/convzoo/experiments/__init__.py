@@ -13,6 +13,7 @@ from convzoo.experiments import (  # each module registers its experiments
     modernize,  # noqa: F401
     normalization,  # noqa: F401
     residual,  # noqa: F401
+    segmentation,  # noqa: F401
 )
 from convzoo.experiments.core import (
     Analysis,

@@ -43,7 +43,8 @@ def _last(run: RunData, key: str) -> float:
 
 
 def _summary(key: str):
-    return lambda run: float(run.summary[key]) if run.summary else math.nan
+    """A summary.json entry; NaN when the run diverged or its task has no such score."""
+    return lambda run: float(run.summary.get(key, math.nan)) if run.summary else math.nan
 
 
 STANDARD_METRICS: tuple[Metric, ...] = (
@@ -51,6 +52,9 @@ STANDARD_METRICS: tuple[Metric, ...] = (
     Metric("test_err", lambda r: 100 - _summary("test_top1")(r), higher_is_better=False,
            description="test top-1 error (%)"),
     Metric("best_val_acc", _summary("best_val_acc"), description="best validation top-1 (%)"),
+    Metric("test_miou", _summary("test_miou"), description="segmentation: test mean IoU (%)"),
+    Metric("test_boundary_iou", _summary("test_boundary_iou"),
+           description="segmentation: test Boundary IoU (%), the outlines alone"),
     Metric("final_train_err", lambda r: 100 - _last(r, "train_acc"), higher_is_better=False,
            description="training error (%) of the last epoch (running, with augmentation)"),
     Metric("final_val_err", lambda r: 100 - _last(r, "val_acc"), higher_is_better=False,
