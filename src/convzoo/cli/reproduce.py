@@ -98,7 +98,7 @@ def _command(args: argparse.Namespace, name: str) -> str:
     if args.quick:
         parts.append("--quick")
     for flag in ("epochs", "train_images", "test_images", "seeds", "val_fraction", "batch_size",
-                 "arms"):  # fmt: skip
+                 "arms", "threads"):  # fmt: skip
         value = getattr(args, flag)
         if value is not None:
             parts.append(f"--{flag.replace('_', '-')} {value}")
