@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", help="root of the experiment directories (default runs/reproduce[-quick])"
     )
     budget = parser.add_argument_group("budget overrides (the report states what ran)")
+    budget.add_argument(
+        "--dataset", help="another dataset of the same kind (e.g. oxford-pet for skip_connections)"
+    )
+    budget.add_argument(
+        "--input-size", type=int, metavar="N", help="train at NxN (datasets of many sizes)"
+    )
     budget.add_argument("--epochs", type=int, help="epochs per training")
     budget.add_argument("--train-images", type=int, metavar="N", help="training subset size")
     budget.add_argument("--test-images", type=int, metavar="N", help="test subset size")
@@ -51,6 +57,8 @@ def _root(args: argparse.Namespace) -> Path:
 
 def _overrides(args: argparse.Namespace) -> dict:
     changes: dict = {}
+    if args.dataset is not None:
+        changes["dataset"] = args.dataset
     if args.epochs is not None:
         changes["epochs"] = args.epochs
     if args.train_images is not None:
@@ -75,6 +83,8 @@ def _adjusted(exp, changes: dict, args: argparse.Namespace):
         settings = dict(budget.settings)
         if args.batch_size is not None:
             settings["batch_size"] = args.batch_size
+        if args.input_size is not None:
+            settings["input_size"] = args.input_size
         budgets[which] = dataclasses.replace(budget, settings=settings, **changes)
     exp = dataclasses.replace(exp, **budgets)
     if args.arms:
@@ -97,8 +107,8 @@ def _command(args: argparse.Namespace, name: str) -> str:
     parts = ["convzoo reproduce", name]
     if args.quick:
         parts.append("--quick")
-    for flag in ("epochs", "train_images", "test_images", "seeds", "val_fraction", "batch_size",
-                 "arms", "threads"):  # fmt: skip
+    for flag in ("dataset", "input_size", "epochs", "train_images", "test_images", "seeds",
+                 "val_fraction", "batch_size", "arms", "threads"):  # fmt: skip
         value = getattr(args, flag)
         if value is not None:
             parts.append(f"--{flag.replace('_', '-')} {value}")
