@@ -1,4 +1,4 @@
-"""Every experiment's `--quick` budget (digits, 3 epochs, 3 seeds) runs to a verdict."""
+"""Every experiment's `--quick` budget (digits or shapes, 3 epochs, 3 seeds) runs to a verdict."""
 
 import json
 

@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--list", action="store_true", help="every experiment: claim, budget, verdict"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="the small budget (digits, 3 epochs) for CI and docs"
+        "--quick",
+        action="store_true",
+        help="the small budget (digits or shapes, 3 epochs) for CI and docs",
     )
     parser.add_argument(
         "--out", help="root of the experiment directories (default runs/reproduce[-quick])"
