@@ -70,7 +70,7 @@ def _h2_of_cell_after_first_reduction(name):
     return next(n for n, out in outputs.items() if out is seen[0])
 
 
-def test_the_cell_after_a_reduction_reads_the_paper_codes_h2():
+def test_the_cell_after_a_reduction_reads_h2_as_the_tf_code_does():
     # 6@4032 (skip_reduction_layer_input=1): the reduction cell's own h[i-2];
     # 4@1056: the reduction cell's h[i-1]
     assert _h2_of_cell_after_first_reduction("nasnet_a_large") == "cell_4"

@@ -44,12 +44,23 @@ from convzoo.blocks.regularize import StochasticDepth
 from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
-__all__ = ["NASNET_A_NORMAL", "NASNET_A_REDUCTION", "Branch", "CellTable", "NASNet", "NASNetConfig"]
+__all__ = [
+    "NASNET_A_NORMAL",
+    "NASNET_A_REDUCTION",
+    "Branch",
+    "Cell",
+    "CellTable",
+    "NASNet",
+    "NASNetConfig",
+]
 
 NORM = partial(nn.BatchNorm2d, eps=1e-3)  # TensorFlow's batch_norm_epsilon
 
 
 # -- Figure 4 as data ---------------------------------------------------------------
+
+# Figure 4 names the cell's inputs h_i (the previous cell) and h_{i-1}: "h1" and "h2" here.
+OPS = ("sep_3x3", "sep_5x5", "sep_7x7", "avg_3x3", "max_3x3", "identity")
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,6 @@ class CellTable:
         if not set(self.concat) <= known:
             raise ValueError(f"concat {self.concat} names states the cell does not have")
 
-
-OPS = ("sep_3x3", "sep_5x5", "sep_7x7", "avg_3x3", "max_3x3", "identity")
 
 # Figure 4, left. h[i-2] joins the output as it is (after the adjust).
 NASNET_A_NORMAL = CellTable(
@@ -179,6 +188,18 @@ class FactorizedReduction(nn.Module):
         return self.norm(torch.cat(paths, dim=1))
 
 
+def adjust(kind: str, in_channels: int, width: int) -> nn.Module:
+    """How h[i-2] is brought to the cell: "1x1" (same resolution), "factorized" (twice
+    the resolution) or "none" (the first cell, whose h[i-2] is the stem conv itself)."""
+    if kind == "1x1":
+        return relu_conv_bn(in_channels, width)
+    if kind == "factorized":
+        return FactorizedReduction(in_channels, width)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"h[i-2] adjust must be none, 1x1 or factorized, got {kind!r}")
+
+
 def separable(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
     """ReLU -> depthwise k x k -> pointwise 1x1 -> BN; strided layers pad as TF did."""
     unit = nn.Sequential()
@@ -262,11 +283,7 @@ class Cell(nn.Module):
         super().__init__()
         self.table = table
         self.adjust_h1 = relu_conv_bn(h1_channels, width)
-        self.adjust_h2: nn.Module = nn.Identity()
-        if h2_adjust == "1x1":
-            self.adjust_h2 = relu_conv_bn(h2_channels, width)
-        elif h2_adjust == "factorized":
-            self.adjust_h2 = FactorizedReduction(h2_channels, width)
+        self.adjust_h2 = adjust(h2_adjust, h2_channels, width)
         channels = {"h1": width, "h2": h2_channels if h2_adjust == "none" else width}
         self.blocks = nn.ModuleList()
         for b, branches in enumerate(table.blocks):
