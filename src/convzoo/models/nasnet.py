@@ -470,21 +470,27 @@ KEY_IDEAS = (
 TF_CODE = "TensorFlow reference code (research/slim/nets/nasnet/nasnet.py), training notes"
 
 
-def _recipe(*, lr: float, batch_size: int, weight_decay: float, drop_path: float) -> Recipe:
+def _recipe(
+    *, lr: float, replicas: int, batch: int, weight_decay: float, drop_path: float
+) -> Recipe:
+    """The training notes of the TF code: `lr` per replica, `batch` images per replica."""
     return Recipe(
         source=TF_CODE,
-        lr=lr,
-        batch_size=batch_size,
+        lr=lr * replicas,  # the notes write the rate as "lr * replicas"
+        batch_size=batch * replicas,
         schedule=Schedule("exponential", factor=0.97, every=2.4),
         weight_decay=weight_decay,
         dropout=0.5,  # dense_dropout_keep_prob 0.5
         drop_path=drop_path,
         label_smoothing=0.1,
         notes=(
-            "synchronous training over replicas; gradients clipped to global norm 10",
+            f"synchronous training on {replicas} replicas of {batch} images; gradients "
+            "clipped to global norm 10",
             "an auxiliary head (weight 0.4) after the cell before the second reduction",
         ),
-        not_stated=("optimizer", "epochs", "momentum", "init"),
+        init="variance scaling from the fan-out (TF's variance_scaling_initializer) for "
+        "convolutions and the classifier",
+        not_stated=("optimizer", "epochs", "momentum"),
     )
 
 
@@ -535,7 +541,7 @@ def _card(
         macs="23.8B",
         top1=82.7,
         top5=96.2,
-        recipe=_recipe(lr=1.5, batch_size=1600, weight_decay=5e-5, drop_path=0.3),
+        recipe=_recipe(lr=0.015, replicas=100, batch=16, weight_decay=5e-5, drop_path=0.3),
         twins=(Twin("timm", "nasnetalarge", _timm_rules(NASNET_A_LARGE)),),
         deviations=(*DEVIATIONS, "dropout 0.5 before the classifier as in TF (timm has none)"),
     )
@@ -553,7 +559,7 @@ def nasnet_a_large(**overrides) -> NASNet:  # 88.75M params, 23.78G MACs
         macs="564M",
         top1=74.0,
         top5=91.6,
-        recipe=_recipe(lr=2.0, batch_size=1600, weight_decay=4e-5, drop_path=0.0),
+        recipe=_recipe(lr=0.04, replicas=50, batch=32, weight_decay=4e-5, drop_path=0.0),
         deviations=DEVIATIONS,
     )
 )
