@@ -333,6 +333,8 @@ class NASNet(FinalNormNet):
 
     Stages hand on two maps (h[i-1], h[i-2]); `feature_info` lists h[i-1], the stage's
     output, un-activated except the last (through ``final``, the ReLU before pooling).
+    `drop_path` is the last cell's rate of ScheduledDropPath; cell i of n drops each op's
+    path with ``drop_path * i / n`` (TF's schedule over depth, without its ramp over time).
     """
 
     def __init__(
@@ -371,13 +373,13 @@ class NASNet(FinalNormNet):
         total = sum(len(cells) for _, cells in rows)
         # (channels, stride) of h[i-1] and h[i-2]; the first cell reads the stem as both
         h1 = h2 = (config.stem_filters, 2)
-        first, index = True, 0
+        index = 0
         stages = nn.Sequential()
         for stage_name, cell_rows in rows:
             cells, keeps_h2 = {}, {}
             for row in cell_rows:
                 index += 1
-                adjust = "none" if first else "factorized" if h2[1] < h1[1] else "1x1"
+                adjust = "none" if index == 1 else "factorized" if h2[1] < h1[1] else "1x1"
                 reduction = row.kind != "normal"
                 cell = Cell(
                     NASNET_A_REDUCTION if reduction else NASNET_A_NORMAL,
@@ -392,7 +394,6 @@ class NASNet(FinalNormNet):
                 keeps_h2[row.name] = row.kind == "reduction" and config.skip_reduction_input
                 out = (cell.out_channels, h1[1] * (2 if reduction else 1))
                 h1, h2 = out, (h2 if keeps_h2[row.name] else h1)
-                first = False
             stages.add_module(stage_name, CellStage(cells, keeps_h2))
             self.feature_info.append(FeatureInfo(stage_name, h1[0], h1[1]))
         return stages
