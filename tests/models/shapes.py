@@ -12,10 +12,13 @@ def output_shapes(name: str, size: int | None = None, **overrides) -> dict[str, 
     with torch.device("meta"):
         model = convzoo.create_model(name, **overrides).eval()
     shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(key: str, out) -> None:
+        if isinstance(out, torch.Tensor):  # NASNet's stages pass a pair of maps along
+            shapes[key] = tuple(out.shape)
+
     hooks = [
-        module.register_forward_hook(
-            lambda _m, _i, out, key=key: shapes.__setitem__(key, tuple(out.shape))
-        )
+        module.register_forward_hook(lambda _m, _i, out, key=key: record(key, out))
         for key, module in model.named_modules()
         if key
     ]

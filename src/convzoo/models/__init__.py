@@ -13,6 +13,7 @@ from convzoo.models import (
     lenet,  # noqa: F401
     mobilenet,  # noqa: F401
     modernize,  # noqa: F401
+    nasnet,  # noqa: F401
     nin,  # noqa: F401
     preact_resnet,  # noqa: F401
     regnet,  # noqa: F401

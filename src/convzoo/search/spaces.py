@@ -25,7 +25,8 @@ padding; NASNet ops are ReLU-conv-BN (separable convs applied twice, Appendix A.
 inputs to a cell are first projected to the cell's filters by ReLU-1x1 conv-BN, and an
 input of twice the resolution is reduced by a factorized (two shifted 1x1 stride-2
 paths) reduction. Our stages run as a chain of single tensors, so the first cell of a
-stage sees the stage input as both h_{c-2} and h_{c-1}.
+stage sees the stage input as both h_{c-2} and h_{c-1} (the published NASNet-A, whose
+stages hand on both, is registered from `convzoo.models.nasnet`).
 """
 
 from __future__ import annotations
