@@ -1,7 +1,7 @@
 """Block-level architecture diagrams, derived from the traced dataflow.
 
 Nothing here knows any particular family. One meta-device forward pass under
-the tracer (see `counting`) records every op with the module that ran it and
+the tracer (see `tracing`) records every op with the module that ran it and
 the ops it read from. The ops are then grouped by module:
 
 - a *unit* (one box) is a leaf module, a module whose children are all leaves
@@ -39,8 +39,8 @@ from typing import Any
 
 from torch import nn
 
-from convzoo.analysis.counting import Node
 from convzoo.analysis.summary import _meta_model, resolve_input_size, trace
+from convzoo.analysis.tracing import Node
 
 __all__ = ["ENGINES", "FORMATS", "BlockGraph", "block_graph", "render_diagram"]
 

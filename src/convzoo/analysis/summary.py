@@ -5,7 +5,7 @@ but no storage, and a forward pass on a meta tensor propagates shapes without
 computing, so even VGG-19 or SENet-154 summarise in well under a second and
 without allocating weights or activations.
 
-One forward pass under `convzoo.analysis.counting.Tracer` gives every row its
+One forward pass under `convzoo.analysis.tracing.Tracer` gives every row its
 output shape, parameters, multiply-adds, FLOPs, activation bytes and receptive
 field (see that module for exactly what is counted and the receptive-field
 rules). ``depth=`` collapses the table to modules at that nesting level
@@ -27,7 +27,9 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from convzoo.analysis.counting import FLOP_CATEGORIES, TensorInfo, Tracer
+from convzoo.analysis.counting import FLOP_CATEGORIES
+from convzoo.analysis.fields import TensorInfo
+from convzoo.analysis.tracing import Tracer
 
 __all__ = ["LayerRow", "ReceptiveField", "Summary", "summary"]
 
