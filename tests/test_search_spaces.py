@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from convzoo.analysis.summary import summary
+from convzoo.factory import create_model
 from convzoo.models.base import ConvNet
-from convzoo.registry import create_model, model_card
+from convzoo.registry import model_card
 from convzoo.search.spaces import (
     SPACES,
     NasBlock,

@@ -120,7 +120,7 @@ def measure_saved_bytes(
 ) -> int:
     """Bytes autograd actually saves for backward in a real CPU training step."""
     if isinstance(model_or_name, str):
-        from convzoo.registry import create_model
+        from convzoo.factory import create_model
 
         kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
         model = create_model(model_or_name, **kwargs)

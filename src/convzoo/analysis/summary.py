@@ -192,7 +192,7 @@ class _SkipMetaInit(TorchFunctionMode):
 
 def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Module:
     if isinstance(model_or_name, str):
-        from convzoo.registry import create_model
+        from convzoo.factory import create_model
 
         kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
         with torch.device("meta"), _SkipMetaInit():

@@ -156,7 +156,7 @@ register_experiment(
 
 # -- NiN: global average pooling head -------------------------------------------------------
 def _head_params(**kwargs) -> int:
-    from convzoo import create_model
+    from convzoo.factory import create_model
 
     model = create_model(CNN, in_channels=1, num_classes=10, **kwargs)
     return sum(p.numel() for p in model.head.parameters())

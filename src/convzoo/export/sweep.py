@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from convzoo.export.verified import FORMATS, ExportError, export_model
-from convzoo.registry import create_model, list_models, model_card
+from convzoo.factory import create_model
+from convzoo.registry import list_models, model_card
 
 __all__ = ["SweepRow", "smallest_input", "sweep", "sweep_one"]
 

@@ -776,7 +776,7 @@ def spec_card(spec: Spec, path: str | Path) -> Any:
     """A model card for a saved spec: its space's paper, our default small-image recipe."""
     import re
 
-    from convzoo.registry import ModelCard, Paper, Recipe
+    from convzoo.cards import ModelCard, Paper, Recipe
 
     title, authors, year, arxiv, where = _PAPERS[spec.space]
     stem = re.sub(r"[^a-z0-9_]", "_", Path(path).stem.lower())

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from convzoo.registry import HE_INIT, ModelCard, Recipe, Schedule, accepted_overrides
+from convzoo.cards import HE_INIT, ModelCard, Recipe, Schedule
+from convzoo.factory import accepted_overrides
 
 if TYPE_CHECKING:
     from convzoo.train.config import TrainConfig
