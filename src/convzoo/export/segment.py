@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
 from convzoo.export.predict import Preprocess
@@ -118,10 +117,7 @@ class SegmentationPredictor:
 
     def segment(self, pixels: Tensor) -> Tensor:
         """The class index per pixel, (H, W), of a uint8 (C, H, W) image."""
-        prep = self.preprocess
-        mean = torch.tensor(prep.mean).view(-1, 1, 1)
-        std = torch.tensor(prep.std).view(-1, 1, 1)
-        return self.logits((pixels.float() / 255 - mean) / std).argmax(0)
+        return self.logits(self.preprocess.normalize(pixels)).argmax(0)
 
     def predict_files(
         self, paths: Iterable[str | Path], out_dir: str | Path
