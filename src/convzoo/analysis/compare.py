@@ -87,10 +87,8 @@ def default_cache_dir() -> Path:
 
 def _source_fingerprint() -> str:
     """Changes whenever any convzoo source file or the torch version changes."""
-    import convzoo
-
     digest = hashlib.sha256(torch.__version__.encode())
-    root = Path(convzoo.__file__).parent
+    root = Path(__file__).parent.parent  # the convzoo package
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from convzoo.cli.output import console, human, print_json, show_table
+from convzoo.cli.output import console, print_json, show_table
+from convzoo.formatting import human
 from convzoo.outputs import prepare_output
 
 NAME = "export"
