@@ -7,7 +7,7 @@ PIL, converted to that many channels (an RGB photo for a grayscale model is
 converted to luminance, a grayscale scan for an RGB model is replicated to three
 channels, transparent pixels become white), then prepared by the same functions
 as the training data: resized to ``input_size`` (the whole image, no crop,
-`convzoo.data.datasets.resize_uint8`, the trainer's ``"resize":
+`convzoo.data.splits.resize_uint8`, the trainer's ``"resize":
 "bilinear-antialias"``), scaled to [0, 1] and normalised
 (`convzoo.data.loader.normalize`).
 
@@ -30,8 +30,8 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor, nn
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from convzoo.data.datasets import resize_uint8
 from convzoo.data.loader import normalize
+from convzoo.data.splits import resize_uint8
 from convzoo.errors import ConvzooWarning
 
 __all__ = ["ClassScore", "FilePrediction", "Predictor", "Preprocess", "expand_image_paths"]
