@@ -24,8 +24,6 @@ from convzoo.analysis.summary import summary
 from convzoo.registry import list_models, model_card
 
 __all__ = [
-    "LANDMARKS",
-    "SORT_KEYS",
     "CompareRow",
     "compare",
     "default_cache_dir",

@@ -42,7 +42,7 @@ from torch import Tensor
 
 aten = torch.ops.aten
 
-__all__ = ["FLOP_CATEGORIES", "MAC_RULES", "op_cost"]
+__all__ = ["FLOP_CATEGORIES", "op_cost"]
 
 
 # -- multiply-adds ------------------------------------------------------------

@@ -42,7 +42,7 @@ from torch import nn
 from convzoo.analysis.summary import _meta_model, resolve_input_size, trace
 from convzoo.analysis.tracing import Node
 
-__all__ = ["ENGINES", "FORMATS", "BlockGraph", "block_graph", "render_diagram"]
+__all__ = ["FORMATS", "BlockGraph", "block_graph", "render_diagram"]
 
 INSTALL_HINT = (
     "engine 'dot' needs the Graphviz `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "

@@ -60,7 +60,7 @@ from convzoo.data.splits import (
 )
 from convzoo.errors import BadImagesError
 
-__all__ = ["load_cifar", "load_digits", "load_folder", "load_mnist_like", "load_svhn", "read_idx"]
+__all__ = ["read_idx"]
 
 
 # -- file formats -----------------------------------------------------------

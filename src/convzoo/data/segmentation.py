@@ -52,16 +52,7 @@ from convzoo.data.splits import (
     resize_uint8,
 )
 
-__all__ = [
-    "JointAugment",
-    "MaskFileSplit",
-    "MaskSplit",
-    "load_oxford_pet",
-    "load_seg_folder",
-    "load_shapes",
-    "mirror_index",
-    "read_mask",
-]
+__all__ = ["JointAugment", "MaskFileSplit", "MaskSplit", "mirror_index"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 PET_CLASSES = ["pet", "background", "border"]

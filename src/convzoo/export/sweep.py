@@ -27,7 +27,7 @@ from convzoo.export.verified import FORMATS, SUFFIX, ExportError, export_model
 from convzoo.factory import create_model
 from convzoo.registry import list_models, model_card
 
-__all__ = ["SweepRow", "smallest_input", "sweep", "sweep_one"]
+__all__ = ["SweepRow", "sweep", "sweep_one"]
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,6 @@ __all__ = [
     "ZophLayer",
     "ZophSearchSpace",
     "ZophSpec",
-    "load_spec",
-    "spec_from_dict",
     "spec_from_json",
 ]
 

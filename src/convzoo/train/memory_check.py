@@ -43,7 +43,6 @@ from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
 
 __all__ = [
-    "BUDGET",
     "MODES",
     "DoesNotFitError",
     "MemoryPlan",
