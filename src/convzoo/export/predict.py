@@ -213,25 +213,36 @@ class ClassScore:
     probability: float
 
 
-@dataclass(frozen=True)
-class FilePrediction:
-    """The top-k classes for one file, or why there are none."""
+@dataclass(frozen=True, kw_only=True)
+class FileOutcome:
+    """What came of one input file: its results, or the error that stopped it."""
 
     path: str
-    top: tuple[ClassScore, ...] = ()
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    def results(self) -> dict[str, Any]:
+        """The JSON fields between "file" and "error"."""
+        raise NotImplementedError
+
     def as_dict(self) -> dict[str, Any]:
+        return {"file": self.path, **self.results(), "error": self.error}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FilePrediction(FileOutcome):
+    """The top-k classes for one file, or why there are none."""
+
+    top: tuple[ClassScore, ...] = ()
+
+    def results(self) -> dict[str, Any]:
         return {
-            "file": self.path,
             "predictions": [
                 {"class": s.name, "index": s.index, "probability": s.probability} for s in self.top
-            ],
-            "error": self.error,
+            ]
         }
 
 
@@ -307,7 +318,7 @@ class Predictor:
             try:
                 pending.append((position, path, self.preprocess.load(path)))
             except ValueError as exc:
-                results[position] = FilePrediction(path, error=str(exc))
+                results[position] = FilePrediction(path=path, error=str(exc))
             if len(pending) == self.batch_size:
                 results.update(self._run(pending, top_k))
                 pending = []
@@ -329,7 +340,7 @@ class Predictor:
         values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
         return {
             position: FilePrediction(
-                path,
+                path=path,
                 top=tuple(
                     ClassScore(int(i), self.class_name(int(i)), float(p))
                     for p, i in zip(values[row], indices[row], strict=True)
