@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from convzoo.models.unet import center_crop
-from convzoo.train.metrics import eval_outputs
+from convzoo.train.metrics import tally_confusion
 
 __all__ = [
     "border_weight_map",
@@ -114,32 +114,19 @@ def confusion_scores(confusion: Tensor) -> dict[str, Any]:
 
 @torch.no_grad()
 def evaluate_segmentation(
-    model: nn.Module,
-    batches,
-    *,
-    num_classes: int,
-    device: torch.device,
-    dist=None,
-    autocast_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
-    epoch: int = 0,
+    model: nn.Module, batches, *, num_classes: int, dist=None, **options: Any
 ) -> dict[str, Any]:
-    """Per-pixel loss, pixel accuracy, IoU and Dice per class and their means over `batches`."""
-    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
-    loss_sum, images = 0.0, 0
-    outputs = eval_outputs(
-        model, batches, device=device, autocast_dtype=autocast_dtype,
-        channels_last=channels_last, epoch=epoch,
-    )  # fmt: skip
-    for logits, masks in outputs:
+    """Per-pixel loss, pixel accuracy, IoU and Dice per class and their means over `batches`;
+    `options` as `eval_outputs` takes them."""
+
+    def tally(logits: Tensor, masks: Tensor) -> tuple[float, float, Tensor]:
         masks = crop_targets(masks, tuple(logits.shape[-2:]))
-        loss_sum += F.cross_entropy(logits, masks, reduction="sum").item()
-        pairs = (masks * num_classes + logits.argmax(1)).flatten().cpu()
-        confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
-        images += len(logits)
-    if dist is not None:
-        loss_sum, images = dist.sum([loss_sum, float(images)])
-        confusion = dist.sum_tensor(confusion)
+        loss = F.cross_entropy(logits, masks, reduction="sum").item()
+        return loss, len(logits), (masks * num_classes + logits.argmax(1)).flatten().cpu()
+
+    loss_sum, images, confusion = tally_confusion(
+        model, batches, tally, num_classes=num_classes, dist=dist, **options
+    )
     pixels = confusion.sum().item()
     return {
         "loss": loss_sum / max(pixels, 1),
