@@ -8,12 +8,12 @@ Everything is counted on the meta device (no weights allocated, a few seconds in
 import torch
 
 import convzoo
-from convzoo.analysis.counting import MacCounter
+from convzoo.analysis.tracing import Tracer
 
 
 def count_macs(model: torch.nn.Module, input_size: tuple[int, ...]) -> int:
     """Multiply-adds of any module (e.g. a twin) at one input size, on the meta device."""
-    counter = MacCounter()
+    counter = Tracer(track=False)
     with torch.no_grad(), counter:
         model.eval()(torch.empty((1, *input_size), device="meta"))
     return sum(counter.macs.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from convzoo.analysis.compare import compare, plot_compare
-from convzoo.analysis.diagram import render_diagram
+from convzoo.analysis.drawing import render_diagram
 from convzoo.registry import list_models
 
 FIGURES = Path(__file__).parent / "figures"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import convzoo
-from convzoo.registry import ModelCard, Paper, Recipe
+from convzoo.cards import ModelCard, Paper, Recipe
 
 OUTPUT = Path(__file__).with_name("recipes.md")
 

@@ -10,7 +10,8 @@ from PIL import Image
 
 from convzoo.analysis.calculators import conv_costs, parse_layer, rf_stack
 from convzoo.analysis.compare import compare, plot_compare, select_models, sort_rows
-from convzoo.analysis.diagram import block_graph, render_diagram
+from convzoo.analysis.diagram import block_graph
+from convzoo.analysis.drawing import render_diagram
 from convzoo.cli import main
 from tests import toy_models
 
@@ -126,13 +127,13 @@ def test_diagram_googlenet_svg_has_every_box_and_the_aux_heads(tmp_path):
 
 
 def test_diagram_json_and_dot_engine(tmp_path, capsys, monkeypatch):
-    import convzoo.analysis.diagram as diagram
+    import convzoo.analysis.drawing as drawing
 
     assert main(["diagram", "resnet18", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     ids = {n["id"] for n in data["nodes"]}
     assert {"input", "output"} <= ids and all(e["from"] in ids for e in data["edges"])
-    monkeypatch.setattr(diagram.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(drawing.shutil, "which", lambda _name: None)
     assert main(["diagram", "vgg11", "-o", str(tmp_path / "x.svg"), "--engine", "dot"]) == 2
     assert "Graphviz" in capsys.readouterr().err
 

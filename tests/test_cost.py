@@ -10,8 +10,8 @@ from convzoo.analysis.cost import (
     standard_conv_cost,
 )
 from convzoo.analysis.summary import summary
+from convzoo.cards import Reported
 from convzoo.models.mobilenet import V1_BODY
-from convzoo.registry import Reported
 
 
 def test_formulas_by_hand():

@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from convzoo.analysis.summary import _meta_model, summary
+from convzoo.analysis.meta import meta_model
+from convzoo.analysis.summary import summary
 from convzoo.registry import list_families, list_models
 
 
@@ -22,7 +23,7 @@ def _smallest_per_family() -> list[str]:
     for family in list_families():
         sizes = {}
         for name in list_models(family=family):
-            model = _meta_model(name)  # meta device, initialisation skipped
+            model = meta_model(name)  # meta device, initialisation skipped
             sizes[name] = (
                 sum(1 for _ in model.modules()),
                 sum(p.numel() for p in model.parameters()),
@@ -36,7 +37,7 @@ MODELS = _smallest_per_family()
 
 @pytest.mark.parametrize("name", MODELS)
 def test_macs_match_torch_flop_counter(name):
-    model = _meta_model(name).eval()
+    model = meta_model(name).eval()
     result = summary(model)
     x = torch.empty((1, *result.input_size), device="meta")
     with FlopCounterMode(display=False) as counter, torch.no_grad():

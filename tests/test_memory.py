@@ -25,7 +25,7 @@ def _three() -> list[str]:
 
 @pytest.mark.parametrize("name", _three())
 def test_estimate_matches_measured(name):
-    from convzoo.registry import create_model
+    from convzoo.factory import create_model
 
     with torch.device("meta"):
         meta = create_model(name, num_classes=10)

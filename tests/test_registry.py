@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 import convzoo
+from convzoo.factory import accepted_overrides
 from convzoo.registry import (
     Accuracy,
     ModelCard,
@@ -10,7 +11,6 @@ from convzoo.registry import (
     Recipe,
     Reported,
     Schedule,
-    accepted_overrides,
     register,
 )
 

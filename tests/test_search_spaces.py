@@ -9,17 +9,11 @@ import pytest
 import torch
 
 from convzoo.analysis.summary import summary
+from convzoo.factory import create_model
 from convzoo.models.base import ConvNet
-from convzoo.registry import create_model, model_card
-from convzoo.search.spaces import (
-    SPACES,
-    NasBlock,
-    NasCell,
-    NasNetSpec,
-    ZophLayer,
-    ZophSpec,
-    spec_from_json,
-)
+from convzoo.registry import model_card
+from convzoo.search.spaces import SPACES
+from convzoo.search.specs import NasBlock, NasCell, NasNetSpec, ZophLayer, ZophSpec, spec_from_json
 from tests.helpers import one_torch_thread  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convzoo.search.spaces import NASNET_OPS, NasNetSearchSpace, ZophSearchSpace
+from convzoo.search.networks import NASNET_OPS
+from convzoo.search.spaces import NasNetSearchSpace, ZophSearchSpace
 from convzoo.search.strategies import STRATEGIES, Reinforce, make_strategy, mnas_reward
 from tests.helpers import one_torch_thread  # noqa: F401  (fixture)
 

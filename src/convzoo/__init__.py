@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 # does not pay for importing torch and every model family.
 _LAZY = {
     "summary": "convzoo.analysis.summary",
-    "ModelCard": "convzoo.registry",
-    "create_model": "convzoo.registry",
+    "ModelCard": "convzoo.cards",
+    "create_model": "convzoo.factory",
     "list_models": "convzoo.registry",
     "model_card": "convzoo.registry",
     "register": "convzoo.registry",
@@ -27,7 +27,9 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from convzoo.analysis.summary import summary
-    from convzoo.registry import ModelCard, create_model, list_models, model_card, register
+    from convzoo.cards import ModelCard
+    from convzoo.factory import create_model
+    from convzoo.registry import list_models, model_card, register
 
 
 def __getattr__(name: str) -> Any:

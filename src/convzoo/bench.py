@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from convzoo.registry import create_model, list_models, model_card
+from convzoo.factory import create_model
+from convzoo.registry import list_models, model_card
 from convzoo.speed import Setting, interleaved, machine_facts, native_bf16
 
 __all__ = ["MODES", "BenchResult", "BenchRow", "bench", "models_with_twins"]

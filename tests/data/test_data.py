@@ -16,8 +16,9 @@ import torch
 
 from convzoo.data import Augment, Batches, CorruptFileError, load_dataset, split_validation
 from convzoo.data import files as files_mod
-from convzoo.data.datasets import TensorSplit, read_idx
+from convzoo.data.datasets import read_idx
 from convzoo.data.files import Resource, download, find_files
+from convzoo.data.splits import TensorSplit
 
 FASHION = [
     "train-images-idx3-ubyte.gz",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convzoo.data.datasets import load_dataset
+from convzoo.data import load_dataset
 
 
 def test_subset_keeps_n_training_images_and_the_whole_test_split() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from convzoo import registry
+from convzoo import cards, factory, registry
 from convzoo.blocks.head import ClassifierHead
 from convzoo.models.base import AuxOutput, ConvNet, FeatureInfo
 from convzoo.train.checkpoint import save_checkpoint
@@ -47,10 +47,10 @@ class TinyDeployNet(ConvNet):
         return logits
 
 
-CARD = registry.ModelCard(
+CARD = cards.ModelCard(
     name=TINY,
     family="tiny",
-    paper=registry.Paper(
+    paper=cards.Paper(
         title="A tiny network for the export and predict tests",
         authors="convzoo",
         year=2026,
@@ -59,12 +59,12 @@ CARD = registry.ModelCard(
     table="none",
     key_ideas=("small", "fast"),
     input_size=(3, 16, 16),
-    recipe=registry.Recipe(
+    recipe=cards.Recipe(
         source="test-only network",
         optimizer="sgd",
         lr=0.1,
         batch_size=8,
-        schedule=registry.Schedule("constant"),
+        schedule=cards.Schedule("constant"),
         epochs=1,
     ),
     accuracy_note="a test-only network",
@@ -94,7 +94,7 @@ def make_checkpoint(
 ):
     """A checkpoint of the tiny network in the trainer's format, with preprocessing."""
     kwargs = {"in_channels": in_channels, "num_classes": len(classes), "aux": aux}
-    model = registry.create_model(TINY, **kwargs)
+    model = factory.create_model(TINY, **kwargs)
     config = {
         "model": TINY,
         "model_kwargs": kwargs,

@@ -9,7 +9,9 @@ import math
 import pytest
 import torch
 
-from convzoo.registry import HE_INIT, create_model, list_models, model_card
+from convzoo.cards import HE_INIT
+from convzoo.factory import create_model
+from convzoo.registry import list_models, model_card
 from convzoo.train.config import OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig, resolve_config
 from convzoo.train.engine import resume, train
 from convzoo.train.optim import build_optimizer, build_scheduler, lr_multiplier

@@ -24,8 +24,6 @@ from convzoo.analysis.summary import summary
 from convzoo.registry import list_models, model_card
 
 __all__ = [
-    "LANDMARKS",
-    "SORT_KEYS",
     "CompareRow",
     "compare",
     "default_cache_dir",
@@ -87,10 +85,8 @@ def default_cache_dir() -> Path:
 
 def _source_fingerprint() -> str:
     """Changes whenever any convzoo source file or the torch version changes."""
-    import convzoo
-
     digest = hashlib.sha256(torch.__version__.encode())
-    root = Path(convzoo.__file__).parent
+    root = Path(__file__).parent.parent  # the convzoo package
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())

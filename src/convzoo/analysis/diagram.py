@@ -1,7 +1,7 @@
 """Block-level architecture diagrams, derived from the traced dataflow.
 
 Nothing here knows any particular family. One meta-device forward pass under
-the tracer (see `counting`) records every op with the module that ran it and
+the tracer (see `tracing`) records every op with the module that ran it and
 the ops it read from. The ops are then grouped by module:
 
 - a *unit* (one box) is a leaf module, a module whose children are all leaves
@@ -24,33 +24,23 @@ the ops it read from. The ops are then grouped by module:
   the only mode that runs them, and drawn dashed, labelled "training only".
 
 Drawing needs nothing beyond Python: `convzoo.analysis.layout` lays the graph out
-and writes SVG itself, PNG/PDF through matplotlib. ``engine="dot"`` uses Graphviz
-instead (the Python package ``graphviz`` and the ``dot`` program).
+and `convzoo.analysis.drawing` writes SVG itself, PNG/PDF through matplotlib.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from convzoo.analysis.counting import Node
-from convzoo.analysis.summary import _meta_model, resolve_input_size, trace
+from convzoo.analysis.meta import meta_model, resolve_input_size
+from convzoo.analysis.summary import trace
+from convzoo.analysis.tracing import Node
 
-__all__ = ["ENGINES", "FORMATS", "BlockGraph", "block_graph", "render_diagram"]
+__all__ = ["BlockGraph", "block_graph", "parent_cluster"]
 
-INSTALL_HINT = (
-    "engine 'dot' needs the Graphviz `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "
-    "`brew install graphviz` (macOS) or `conda install graphviz`; "
-    "the default engine needs nothing: drop --engine dot"
-)
-ENGINES = ("builtin", "dot")
-FORMATS = ("svg", "png", "pdf", "dot", "gv", "json")
 AUX_PREFIX = "aux_heads"
 TRAINING_ONLY = "training only"
 _MERGE_OPS = {"add": "+", "add_": "+", "cat": "concat", "mul": "x", "mul_": "x", "stack": "stack"}
@@ -98,7 +88,7 @@ class BlockGraph:
         dot.attr("edge", fontname="Helvetica", fontsize="8", color="#555555")
         children: dict[str, list[str]] = {}
         for name in self.clusters:
-            children.setdefault(_parent_cluster(name, self.clusters), []).append(name)
+            children.setdefault(parent_cluster(name, self.clusters), []).append(name)
         boxes_in: dict[str, list[Box]] = {}
         for box in self.boxes.values():
             boxes_in.setdefault(box.cluster, []).append(box)
@@ -137,7 +127,8 @@ def _id(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", key) or "root"
 
 
-def _parent_cluster(name: str, clusters: dict[str, str]) -> str:
+def parent_cluster(name: str, clusters: dict[str, str]) -> str:
+    """The innermost cluster around ``name`` ("" for the top level)."""
     parts = name.split(".")
     for i in range(len(parts) - 1, 0, -1):
         candidate = ".".join(parts[:i])
@@ -320,7 +311,7 @@ def block_graph(
     collapse: bool = True,
     **create_kwargs: Any,
 ) -> BlockGraph:
-    model = _meta_model(model_or_name, **create_kwargs)
+    model = meta_model(model_or_name, **create_kwargs)
     size = resolve_input_size(model, input_size)
     # training mode is the one that runs auxiliary heads; batch 2 because batch norm
     # refuses a single value per channel in training mode (a head's 1x1 map)
@@ -443,62 +434,3 @@ def _u_shape(graph: BlockGraph, nodes: list[Node], box_of: dict[int, str]) -> No
             a, b = box_of.get(skips[0]), box_of.get(node.id)
             if a and b and a != b and (a, b) not in graph.same_rank:
                 graph.same_rank.append((a, b))
-
-
-def render_diagram(
-    model_or_name: nn.Module | str,
-    path: str | Path,
-    input_size: tuple[int, ...] | int | None = None,
-    *,
-    depth: int | None = None,
-    collapse: bool = True,
-    engine: str = "builtin",
-    **create_kwargs: Any,
-) -> Path:
-    """Write the diagram to ``path``; the format follows the suffix.
-
-    .svg, .png and .pdf are drawn by ``engine``: "builtin" (our own layout, SVG
-    written directly, PNG/PDF through matplotlib; nothing to install) or "dot"
-    (Graphviz). .dot/.gv write the Graphviz source, .json the graph as nodes and edges.
-    """
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise ValueError(
-            f"diagram format must be one of {', '.join('.' + f for f in FORMATS)}, "
-            f"got {path.name!r}"
-        )
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    graph = block_graph(model_or_name, input_size, depth=depth, collapse=collapse, **create_kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        path.write_text(json.dumps(graph.as_dict(), indent=2) + "\n")
-    elif fmt in ("dot", "gv") or engine == "dot":
-        _render_dot(graph, path, fmt)
-    elif fmt == "svg":
-        from convzoo.analysis.layout import to_svg
-
-        path.write_text(to_svg(graph))
-    else:
-        from convzoo.analysis.layout import to_image
-
-        to_image(graph, path)
-    return path
-
-
-def _render_dot(graph: BlockGraph, path: Path, fmt: str) -> None:
-    try:
-        import graphviz  # noqa: F401
-    except ImportError as exc:
-        raise FileNotFoundError(
-            "engine 'dot' needs the Python package `graphviz`: pip install graphviz "
-            "(the default engine needs nothing)"
-        ) from exc
-    dot = graph.to_dot()
-    if fmt in ("dot", "gv"):
-        path.write_text(dot.source)
-        return
-    if shutil.which("dot") is None:
-        raise FileNotFoundError(INSTALL_HINT)
-    path.write_bytes(dot.pipe(format=fmt))

@@ -1,4 +1,4 @@
-"""Layered top-to-bottom layout of a block graph, drawn as SVG (or PNG with matplotlib).
+"""Layered top-to-bottom layout of a block graph (drawn by `convzoo.analysis.drawing`).
 
 No system program is needed: this is what `convzoo diagram` draws with by default.
 The graph is compound (boxes inside nested clusters), so the layout is recursive:
@@ -20,16 +20,16 @@ Sizes are in pixels at 100% zoom, with label widths estimated from character cou
 
 from __future__ import annotations
 
-import html
 import itertools
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from convzoo.analysis.diagram import BlockGraph, Box
+from convzoo.analysis.diagram import parent_cluster
 
-__all__ = ["Layout", "layout_graph", "to_image", "to_svg"]
+if TYPE_CHECKING:
+    from convzoo.analysis.diagram import BlockGraph
+
+__all__ = ["Layout", "layout_graph"]
 
 FONT = "Helvetica, Arial, sans-serif"
 CHAR_W = 6.6  # average width of one character at 11 px
@@ -118,7 +118,7 @@ class _Compound:
         self.children: dict[str, list[tuple[str, str]]] = {}
         self.chain: dict[str, list[str]] = {}  # box -> enclosing clusters, outermost first
         for name in graph.clusters:
-            parent = _parent(name, graph.clusters)
+            parent = parent_cluster(name, graph.clusters)
             self.children.setdefault(parent, []).append(("cluster", name))
         for key, box in graph.boxes.items():
             cluster = box.cluster if box.cluster in graph.clusters else ""
@@ -126,7 +126,7 @@ class _Compound:
             chain, c = [], cluster
             while c:
                 chain.append(c)
-                c = _parent(c, graph.clusters)
+                c = parent_cluster(c, graph.clusters)
             self.chain[key] = chain[::-1]
         self.rank = {key: i for i, key in enumerate(graph.boxes)}
         self.lines = box_lines(graph)
@@ -145,15 +145,6 @@ class _Compound:
             return self.rank[item[1]]
         name = item[1]
         return min((self.rank[k] for k, chain in self.chain.items() if name in chain), default=0)
-
-
-def _parent(name: str, clusters: dict[str, str]) -> str:
-    parts = name.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        candidate = ".".join(parts[:i])
-        if candidate in clusters:
-            return candidate
-    return ""
 
 
 def _lay_cluster(comp: _Compound, cluster: str) -> _Level:
@@ -404,7 +395,7 @@ def _route(comp: _Compound, root: _Level, src: str, dst: str) -> list[tuple[floa
 
     def level_of(cluster: str) -> tuple[_Level, float, float]:
         if cluster not in levels:
-            parent_level, px, py = level_of(_parent(cluster, comp.graph.clusters))
+            parent_level, px, py = level_of(parent_cluster(cluster, comp.graph.clusters))
             rect = parent_level.placed[cluster]
             levels[cluster] = (parent_level.sub[cluster], px + rect.x, py + rect.y)
         return levels[cluster]
@@ -436,142 +427,3 @@ def _route(comp: _Compound, root: _Level, src: str, dst: str) -> list[tuple[floa
         points += local_points(cluster, ("in", src), comp.item_in(cluster, dst))
     points.append((dst_rect.cx, dst_rect.y))
     return points
-
-
-def _path(points: list[tuple[float, float]]) -> str:
-    """Vertical-tangent cubic curves through the points (a smooth, graphviz-like spline)."""
-    (x0, y0), rest = points[0], points[1:]
-    parts = [f"M{x0:.1f},{y0:.1f}"]
-    for x1, y1 in rest:
-        if abs(x1 - x0) < 0.5:
-            parts.append(f"L{x1:.1f},{y1:.1f}")
-        else:
-            dy = (y1 - y0) / 2
-            parts.append(f"C{x0:.1f},{y0 + dy:.1f} {x1:.1f},{y1 - dy:.1f} {x1:.1f},{y1:.1f}")
-        x0, y0 = x1, y1
-    return " ".join(parts)
-
-
-def to_svg(graph: BlockGraph, lay: Layout | None = None) -> str:
-    lay = lay or layout_graph(graph)
-    w, h = lay.width, lay.height
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
-        f'viewBox="0 0 {w:.0f} {h:.0f}" font-family="{FONT}">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
-        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-        '<path d="M0,0 L10,5 L0,10 z" fill="#555555"/></marker></defs>',
-        f'<rect width="{w:.0f}" height="{h:.0f}" fill="white"/>',
-        f'<text x="{w / 2:.1f}" y="20" font-size="17" text-anchor="middle" '
-        f'font-weight="bold">{html.escape(graph.model)}</text>',
-    ]
-    for name, rect in sorted(lay.clusters.items(), key=lambda kv: kv[0].count(".")):
-        fill = CLUSTER_FILL[name.count(".") % 3]
-        out.append(
-            f'<g class="cluster"><rect x="{rect.x:.1f}" y="{rect.y:.1f}" width="{rect.w:.1f}" '
-            f'height="{rect.h:.1f}" rx="6" fill="{fill}" stroke="#999999"/>'
-            f'<text x="{rect.x + 7:.1f}" y="{rect.y + 13:.1f}" font-size="11" fill="#444444">'
-            f"{html.escape(graph.clusters[name])}</text></g>"
-        )
-    for _src, dst, points in lay.edges:
-        dash = ' stroke-dasharray="4,3"' if graph.boxes[dst].kind == "aux" else ""
-        out.append(
-            f'<path class="edge" d="{_path(points)}" fill="none" stroke="#555555"'
-            f'{dash} marker-end="url(#arrow)"/>'
-        )
-    lines = box_lines(graph)
-    for key, rect in lay.boxes.items():
-        out.append(_svg_box(graph.boxes[key], rect, lines[key]))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _svg_box(box: Box, rect: Rect, lines: list[str]) -> str:
-    fill, stroke = STYLE.get(box.kind, STYLE["unit"])
-    rx = rect.h / 2 if box.kind == "op" else 4
-    dash = ' stroke-dasharray="4,3"' if box.kind == "aux" else ""
-    parts = [
-        f'<g class="node"><rect x="{rect.x:.1f}" y="{rect.y:.1f}" width="{rect.w:.1f}" '
-        f'height="{rect.h:.1f}" rx="{rx:.1f}" fill="{fill}" stroke="{stroke}"{dash}/>'
-    ]
-    for i, line in enumerate(lines):
-        y = rect.y + PAD_Y + (i + 0.78) * LINE_H
-        style = _line_style(i, lines, box)
-        attrs = ' font-weight="bold"' if style == "bold" else ""
-        attrs += ' fill="#666666" font-size="10"' if style == "shape" else ' font-size="11"'
-        parts.append(
-            f'<text x="{rect.cx:.1f}" y="{y:.1f}" text-anchor="middle"{attrs}>'
-            f"{html.escape(line)}</text>"
-        )
-    return "".join(parts) + "</g>"
-
-
-def _line_style(i: int, lines: list[str], box: Box) -> str:
-    """bold name, plain description, grey output shape."""
-    has_shape = len(lines) > len(box.label.split("\n"))
-    if has_shape and i == len(lines) - 1:
-        return "shape"
-    return "bold" if i == 0 and len(box.label.split("\n")) > 1 else "plain"
-
-
-def to_image(graph: BlockGraph, path: Path, lay: Layout | None = None, dpi: int = 100) -> Path:
-    """The same drawing through matplotlib (PNG, PDF: whatever the suffix says)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch, PathPatch
-    from matplotlib.path import Path as MPath
-
-    lay = lay or layout_graph(graph)
-    fig = plt.figure(figsize=(lay.width / dpi, lay.height / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, lay.width)
-    ax.set_ylim(lay.height, 0)
-    ax.axis("off")
-    pt = 72 / dpi  # pixels -> points
-    ax.text(lay.width / 2, 20, graph.model, ha="center", va="baseline", fontsize=17 * pt,
-            weight="bold")  # fmt: skip
-    for name, rect in sorted(lay.clusters.items(), key=lambda kv: kv[0].count(".")):
-        fill = CLUSTER_FILL[name.count(".") % 3]
-        ax.add_patch(FancyBboxPatch((rect.x, rect.y), rect.w, rect.h, fc=fill, ec="#999999",
-                                    boxstyle="round,pad=0,rounding_size=6", lw=0.8))  # fmt: skip
-        ax.text(rect.x + 7, rect.y + 13, graph.clusters[name], fontsize=11 * pt, color="#444444")
-    for _src, dst, points in lay.edges:
-        verts, codes = _mpl_path(points)
-        style = "--" if graph.boxes[dst].kind == "aux" else "-"
-        ax.add_patch(PathPatch(MPath(verts, codes), fc="none", ec="#555555", lw=0.9, ls=style))
-        (x0, y0), (x1, y1) = points[-1], (points[-1][0], points[-1][1] - 1)
-        ax.annotate("", xy=(x0, y0), xytext=(x1, y1),
-                    arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.9})  # fmt: skip
-    all_lines = box_lines(graph)
-    for key, rect in lay.boxes.items():
-        box = graph.boxes[key]
-        fill, stroke = STYLE.get(box.kind, STYLE["unit"])
-        rounding = rect.h / 2 if box.kind == "op" else 4
-        ax.add_patch(FancyBboxPatch((rect.x, rect.y), rect.w, rect.h, fc=fill, ec=stroke,
-                                    boxstyle=f"round,pad=0,rounding_size={rounding}", lw=0.9,
-                                    ls="--" if box.kind == "aux" else "-"))  # fmt: skip
-        lines = all_lines[key]
-        for i, line in enumerate(lines):
-            y = rect.y + PAD_Y + (i + 0.78) * LINE_H
-            style = _line_style(i, lines, box)
-            ax.text(rect.cx, y, line, ha="center", va="baseline",
-                    fontsize=(10 if style == "shape" else 11) * pt,
-                    color="#666666" if style == "shape" else "black",
-                    weight="bold" if style == "bold" else "normal")  # fmt: skip
-    fig.savefig(path, dpi=dpi, facecolor="white")
-    plt.close(fig)
-    return path
-
-
-def _mpl_path(points: list[tuple[float, float]]) -> tuple[list, list]:
-    from matplotlib.path import Path as MPath
-
-    (x0, y0), verts, codes = points[0], [points[0]], [MPath.MOVETO]
-    for x1, y1 in points[1:]:
-        dy = (y1 - y0) / 2
-        verts += [(x0, y0 + dy), (x1, y1 - dy), (x1, y1)]
-        codes += [MPath.CURVE4] * 3
-        x0, y0 = x1, y1
-    return verts, codes

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from convzoo.analysis.summary import _meta_model, resolve_input_size
+from convzoo.analysis.meta import meta_model, resolve_input_size
 
 __all__ = ["MemoryEstimate", "estimate_memory", "measure_saved_bytes"]
 
@@ -89,7 +89,7 @@ def estimate_memory(
     **create_kwargs: Any,
 ) -> MemoryEstimate:
     """Saved-for-backward bytes as ``fixed + per_sample * B``, on the meta device."""
-    model = _meta_model(model_or_name, **create_kwargs)
+    model = meta_model(model_or_name, **create_kwargs)
     size = resolve_input_size(model, input_size)
     was_training = model.training
     model.train()
@@ -120,7 +120,7 @@ def measure_saved_bytes(
 ) -> int:
     """Bytes autograd actually saves for backward in a real CPU training step."""
     if isinstance(model_or_name, str):
-        from convzoo.registry import create_model
+        from convzoo.factory import create_model
 
         kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
         model = create_model(model_or_name, **kwargs)

@@ -5,7 +5,7 @@ but no storage, and a forward pass on a meta tensor propagates shapes without
 computing, so even VGG-19 or SENet-154 summarise in well under a second and
 without allocating weights or activations.
 
-One forward pass under `convzoo.analysis.counting.Tracer` gives every row its
+One forward pass under `convzoo.analysis.tracing.Tracer` gives every row its
 output shape, parameters, multiply-adds, FLOPs, activation bytes and receptive
 field (see that module for exactly what is counted and the receptive-field
 rules). ``depth=`` collapses the table to modules at that nesting level
@@ -15,7 +15,6 @@ sibling blocks into one row (``stages.conv3_x.1-3`` with ``repeat=3``).
 
 from __future__ import annotations
 
-import copy
 import gc
 import re
 from collections import Counter
@@ -25,9 +24,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.overrides import TorchFunctionMode
 
-from convzoo.analysis.counting import FLOP_CATEGORIES, TensorInfo, Tracer
+from convzoo.analysis.counting import FLOP_CATEGORIES
+from convzoo.analysis.fields import TensorInfo
+from convzoo.analysis.meta import meta_model, resolve_input_size
+from convzoo.analysis.tracing import Tracer
 
 __all__ = ["LayerRow", "ReceptiveField", "Summary", "summary"]
 
@@ -155,74 +156,6 @@ def _bytes_of(output: Any) -> int:
     if isinstance(output, list | tuple):
         return sum(_bytes_of(o) for o in output)
     return 0
-
-
-_INIT_FUNCTIONS = frozenset(
-    getattr(nn.init, n)
-    for n in (
-        "normal_", "uniform_", "constant_", "ones_", "zeros_", "trunc_normal_",
-        "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_",
-        "orthogonal_", "eye_", "dirac_",
-    )
-    if hasattr(nn.init, n)
-)  # fmt: skip
-
-
-class _SkipMetaInit(TorchFunctionMode):
-    """Turn ``torch.nn.init`` calls on meta tensors into no-ops, in this thread only.
-
-    Initialising meta tensors computes nothing, but going through the init
-    decompositions costs more than building the model. Every ``nn.init`` function
-    dispatches through torch-function modes, and the mode stack is thread-local,
-    so a model built meanwhile in another thread is initialised as usual.
-    """
-
-    def __torch_function__(
-        self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        if func in _INIT_FUNCTIONS:
-            tensor = args[0] if args else kwargs["tensor"]
-            if tensor.is_meta:
-                return tensor
-        return func(*args, **kwargs)
-
-
-def _meta_model(model_or_name: nn.Module | str, **create_kwargs: Any) -> nn.Module:
-    if isinstance(model_or_name, str):
-        from convzoo.registry import create_model
-
-        kwargs = {k: v for k, v in create_kwargs.items() if v is not None}
-        with torch.device("meta"), _SkipMetaInit():
-            return create_model(model_or_name, **kwargs)
-    first = next(model_or_name.parameters(), None)
-    if first is not None and first.device.type == "meta":
-        return model_or_name
-    return copy.deepcopy(model_or_name).to("meta")
-
-
-def _default_input(model: nn.Module) -> tuple[int, int, int]:
-    card = getattr(model, "card", None)
-    channels = getattr(model, "in_channels", card.input_size[0] if card else 3)
-    if hasattr(model, "default_input_size"):
-        return (channels, *model.default_input_size)
-    if card is not None:
-        return (channels, *card.input_size[1:])
-    raise ValueError("input_size is required for a model without a default input size")
-
-
-def resolve_input_size(
-    model: nn.Module, input_size: tuple[int, ...] | int | None
-) -> tuple[int, ...]:
-    if input_size is None:
-        return _default_input(model)
-    if not isinstance(input_size, int) and len(input_size) == 3:
-        return tuple(input_size)  # (C, H, W): nothing to look up
-    card = getattr(model, "card", None)
-    channels = getattr(model, "in_channels", card.input_size[0] if card else 3)
-    if isinstance(input_size, int):
-        return (channels, input_size, input_size)
-    return (channels, *input_size)
 
 
 @dataclass
@@ -450,7 +383,7 @@ def summary(
     is given) merges runs of identical sibling blocks. ``rows=False`` gives the
     totals only (about twice as fast; per-owner numbers are then not split).
     """
-    model = _meta_model(model_or_name, **create_kwargs)
+    model = meta_model(model_or_name, **create_kwargs)
     size = resolve_input_size(model, input_size)
     modules = dict(model.named_modules())
     # a model built here from a name is thrown away: no need to restore train mode

@@ -7,7 +7,8 @@ import argparse
 from rich.table import Table
 
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json, show_table
+from convzoo.cli.output import console, print_json, show_table
+from convzoo.formatting import human
 from convzoo.outputs import prepare_output
 
 NAME = "compare"

@@ -7,7 +7,8 @@ import argparse
 from rich.table import Table
 
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import human, print_json, show_table
+from convzoo.cli.output import print_json, show_table
+from convzoo.formatting import human
 
 NAME = "cost"
 HELP = (

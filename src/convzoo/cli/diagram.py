@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convzoo.analysis.diagram import block_graph, render_diagram
+    from convzoo.analysis.diagram import block_graph
+    from convzoo.analysis.drawing import render_diagram
 
     if args.output is None and not args.json:
         raise ValueError("give a file to write with -o FILE.svg (or .png, .pdf), or --json")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from convzoo.cli.output import console, human, print_json, show_table
-from convzoo.outputs import prepare_output
+from convzoo.cli.output import console, print_json, show_table
+from convzoo.formatting import human
 
 NAME = "export"
 HELP = (
@@ -17,8 +17,6 @@ HELP = (
     "on random inputs (max abs difference reported)."
 )
 EXAMPLE = "convzoo export runs/resnet20/best.pt --format onnx -o resnet20.onnx"
-
-SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,41 +41,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from convzoo.export.verified import DEFAULT_OPSET, ExportError, export_model
-    from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
+    from convzoo.export.checkpoint import export_checkpoint
+    from convzoo.export.verified import ExportError
 
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    model, config = model_from_checkpoint(checkpoint)
-    prep = config.get("preprocess") or {}
-    in_channels = int(prep.get("in_channels", model.in_channels))
-    height, width = prep.get("input_size", model.default_input_size)
-    output = prepare_output(
-        args.output or checkpoint.with_name(checkpoint.stem + SUFFIX[args.format]),
-        what="export file",
-        overwrite=args.force,
-    )
-    metadata = {
-        "model": config.get("model"),
-        "preprocess": prep,
-        "classes": config.get("classes"),
-        "source_checkpoint": str(checkpoint),
-    }
     try:
-        result = export_model(
-            model,
-            output,
+        done = export_checkpoint(
+            args.checkpoint,
             format=args.format,
-            input_size=(in_channels, int(height), int(width)),
-            opset=args.opset or DEFAULT_OPSET,
+            output=args.output,
+            opset=args.opset,
             rtol=args.rtol,
             atol=args.atol,
-            metadata=metadata,
+            overwrite=args.force,
         )
     except ExportError as exc:
         print(f"convzoo export: failed: {exc}", file=sys.stderr)
         return 1
 
-    data = {"checkpoint": str(checkpoint), "model": config.get("model"), **result.as_dict()}
+    result, data = done.result, done.as_dict()
     if args.json:
         print_json(data)
         return 0

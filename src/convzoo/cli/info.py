@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from convzoo.cli.formats import to_csv, to_markdown
-from convzoo.cli.output import console, human, print_json, show_table
+from convzoo.cli.output import console, print_json, show_table
+from convzoo.formatting import human
 
 if TYPE_CHECKING:
     from convzoo.analysis.summary import LayerRow
-    from convzoo.registry import ModelCard, Recipe
+    from convzoo.cards import ModelCard, Recipe
 
 NAME = "info"
 HELP = (

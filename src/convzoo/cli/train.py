@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 def with_skip_bad(dataset: str) -> str:
     """--skip-bad-images is part of the dataset's name, so resume and eval apply it too."""
-    from convzoo.data.datasets import SKIP_BAD_SUFFIX
+    from convzoo.data.splits import SKIP_BAD_SUFFIX
 
     if not dataset.startswith("folder:"):
         raise ValueError(f"--skip-bad-images applies to folder:PATH datasets, not {dataset}")

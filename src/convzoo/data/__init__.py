@@ -1,24 +1,18 @@
-"""Datasets, batch augmentation and loaders (see `convzoo.data.datasets` for the list)."""
+"""Datasets, batch augmentation and loaders (`convzoo.data.catalog` finds them by name)."""
 
-from convzoo.data.datasets import (
-    DATASETS,
-    FolderSplit,
-    ImageSet,
-    TensorSplit,
-    load_dataset,
-    split_validation,
-)
+from convzoo.data.catalog import dataset_names, load_dataset
 from convzoo.data.files import CorruptFileError, search_roots
 from convzoo.data.loader import Augment, Batches
+from convzoo.data.splits import FolderSplit, ImageSet, TensorSplit, split_validation
 
 __all__ = [
-    "DATASETS",
     "Augment",
     "Batches",
     "CorruptFileError",
     "FolderSplit",
     "ImageSet",
     "TensorSplit",
+    "dataset_names",
     "load_dataset",
     "search_roots",
     "split_validation",

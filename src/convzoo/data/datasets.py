@@ -35,249 +35,32 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import pickle
 import struct
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from convzoo.data.catalog import register_dataset
 from convzoo.data.files import CorruptFileError, Resource, find_files, md5sum
+from convzoo.data.splits import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    SKIP_BAD_SUFFIX,
+    FolderSplit,
+    ImageSet,
+    TensorSplit,
+    bad_images_message,
+    channel_stats,
+    holdout,
+    scan_images,
+)
 from convzoo.errors import BadImagesError
 
-__all__ = [
-    "DATASETS",
-    "SKIP_BAD_SUFFIX",
-    "FolderSplit",
-    "ImageSet",
-    "TensorSplit",
-    "dataset_task",
-    "load_dataset",
-    "read_idx",
-    "scan_images",
-    "split_validation",
-]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-TEST_HOLDOUT_SEED = 0  # fixed: the test set never depends on the training seed
-
-
-# -- splits -----------------------------------------------------------------
-@dataclass
-class TensorSplit:
-    """Images held in memory: uint8 (N, C, H, W) and int64 labels (N,)."""
-
-    images: Tensor
-    labels: Tensor
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def subset(self, index: Tensor) -> TensorSplit:
-        return TensorSplit(self.images[index], self.labels[index])
-
-    def resized(self, size: tuple[int, int]) -> TensorSplit:
-        if tuple(self.images.shape[-2:]) == tuple(size):
-            return self
-        return TensorSplit(resize_uint8(self.images, size), self.labels)
-
-    def batches(
-        self, index_batches: Sequence[Tensor], num_workers: int = 0
-    ) -> Iterator[tuple[Tensor, Tensor]]:
-        for index in index_batches:
-            yield self.images[index], self.labels[index]
-
-
-@dataclass
-class FolderSplit:
-    """Image files decoded on the fly by DataLoader workers, resized to `size`."""
-
-    samples: list[tuple[str, int]]
-    size: tuple[int, int] | None = None
-
-    @property
-    def labels(self) -> Tensor:
-        return torch.tensor([label for _, label in self.samples], dtype=torch.long)
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def subset(self, index: Tensor) -> FolderSplit:
-        return FolderSplit([self.samples[i] for i in index.tolist()], self.size)
-
-    def resized(self, size: tuple[int, int]) -> FolderSplit:
-        return replace(self, size=tuple(size))
-
-    def batches(
-        self, index_batches: Sequence[Tensor], num_workers: int = 0
-    ) -> Iterator[tuple[Tensor, Tensor]]:
-        if self.size is None:
-            raise ValueError("folder images need an input size (pass --input-size)")
-        loader = torch.utils.data.DataLoader(
-            _DecodedImages(self.samples, self.size),
-            batch_sampler=[b.tolist() for b in index_batches],
-            num_workers=num_workers,
-            persistent_workers=False,
-            collate_fn=_collate_or_report,
-        )
-        for batch in loader:
-            if isinstance(batch, BadImages):  # raised here, not in the worker: one clean line
-                raise BadImagesError(bad_images_message(batch.files, len(self.samples)))
-            yield batch
-
-
-@dataclass(frozen=True)
-class BadImages:
-    """What a decoding worker sends back instead of a batch when files fail: (path, reason)."""
-
-    files: tuple[tuple[str, str], ...]
-
-
-class _DecodedImages(torch.utils.data.Dataset):
-    """Decode + resize only (deterministic); augmentation happens on the batch."""
-
-    def __init__(self, samples: list[tuple[str, int]], size: tuple[int, int]) -> None:
-        self.samples, self.size = samples, size
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> tuple[Tensor, int] | BadImages:
-        import numpy as np
-        from PIL import Image
-
-        path, label = self.samples[i]
-        try:
-            with Image.open(path) as handle:
-                array = np.asarray(handle.convert("RGB"))
-        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, struct.error ...
-            return BadImages(((path, _reason(path, exc)),))
-        image = torch.from_numpy(array.copy()).permute(2, 0, 1)  # HWC -> CHW
-        return resize_uint8(image[None], self.size)[0], label
-
-
-def _collate_or_report(items: list) -> tuple[Tensor, Tensor] | BadImages:
-    bad = [f for item in items if isinstance(item, BadImages) for f in item.files]
-    if bad:
-        return BadImages(tuple(bad))
-    return torch.utils.data.default_collate(items)
-
-
-def _reason(path: str, exc: BaseException) -> str:
-    """Why an image file failed, in a few words (PIL's messages repeat the path)."""
-    from PIL import UnidentifiedImageError
-
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        return "empty file"
-    if isinstance(exc, UnidentifiedImageError):
-        return "not an image format PIL recognises"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def check_image_header(path: str) -> str | None:
-    """Why PIL cannot read `path` (identify + verify, no full decode), or None if it can."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image.verify()  # structure and checksums (PNG CRCs) without decoding the pixels
-    except Exception as exc:  # PIL raises many types for damaged files
-        return _reason(path, exc)
-    return None
-
-
-def scan_images(paths: Sequence[str], *, threads: int | None = None) -> list[tuple[str, str]]:
-    """(path, reason) for every file in `paths` that is not a readable image, in order.
-
-    Header checks run in threads: they are file reads and small parses that
-    release the GIL, so a folder of thousands of files takes seconds.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads or min(16, 4 * (os.cpu_count() or 1))) as pool:
-        reasons = list(pool.map(check_image_header, paths))
-    return [(path, reason) for path, reason in zip(paths, reasons, strict=True) if reason]
-
-
-def bad_images_message(bad: Sequence[tuple[str, str]], total: int, limit: int = 50) -> str:
-    """One line naming every unreadable file (up to `limit`) and the way out."""
-    shown = "; ".join(f"{path} ({reason})" for path, reason in bad[:limit])
-    more = f"; and {len(bad) - limit} more" if len(bad) > limit else ""
-    return (
-        f"{len(bad)} of {total} image files cannot be read: {shown}{more}. "
-        f"Fix or remove them, or skip them with `train --skip-bad-images` "
-        f"(dataset name folder:PATH{SKIP_BAD_SUFFIX})"
-    )
-
-
-def resize_uint8(images: Tensor, size: tuple[int, int]) -> Tensor:
-    """Antialiased bilinear resize of a uint8 batch, staying uint8."""
-    out = F.interpolate(images.float(), size=tuple(size), mode="bilinear", antialias=True)
-    return out.round_().clamp_(0, 255).to(torch.uint8)
-
-
-# -- the dataset description ------------------------------------------------
-@dataclass
-class ImageSet:
-    """A dataset ready for training: splits, class names, preprocessing facts."""
-
-    name: str
-    classes: list[str]
-    train: TensorSplit | FolderSplit
-    test: TensorSplit | FolderSplit
-    in_channels: int
-    image_size: tuple[int, int] | None  # native size; None for folders of mixed sizes
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    flip: bool
-    crop_padding: int  # at the native size
-    source: str = ""  # where the files came from
-    batch_size: int = 128  # default training batch (small sets: smaller, for enough steps)
-    notes: list[str] = field(default_factory=list)
-    task: str = "classification"  # or "segmentation": targets are masks (see data.segmentation)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-
-def split_validation(
-    split: TensorSplit | FolderSplit, fraction: float, seed: int
-) -> tuple[TensorSplit | FolderSplit, TensorSplit | FolderSplit | None]:
-    """Carve a seeded validation set out of the training split: (train, val)."""
-    if not 0 <= fraction < 1:
-        raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
-    n_val = round(len(split) * fraction)
-    if n_val == 0:
-        return split, None
-    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
-    return split.subset(order[n_val:].sort().values), split.subset(order[:n_val].sort().values)
-
-
-def _holdout(split: TensorSplit | FolderSplit, fraction: float = 0.2):
-    train, test = split_validation(split, fraction, TEST_HOLDOUT_SEED)
-    return train, test
-
-
-def channel_stats(images: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of a uint8 batch, in [0, 1] units (chunked)."""
-    total = torch.zeros(images.shape[1], dtype=torch.float64)
-    squares = torch.zeros_like(total)
-    for chunk in images.split(4096):
-        x = chunk.double() / 255
-        total += x.sum(dim=(0, 2, 3))
-        squares += (x * x).sum(dim=(0, 2, 3))
-    n = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / n
-    std = (squares / n - mean * mean).clamp_min(1e-12).sqrt()
-    return tuple(round(v, 4) for v in mean.tolist()), tuple(round(v, 4) for v in std.tolist())
+__all__ = ["read_idx"]
 
 
 # -- file formats -----------------------------------------------------------
@@ -520,7 +303,7 @@ def load_digits() -> ImageSet:
     bunch = sklearn_digits()
     images = torch.as_tensor(bunch.images * (255 / 16)).round().to(torch.uint8)[:, None]
     full = TensorSplit(images.contiguous(), torch.as_tensor(bunch.target, dtype=torch.long))
-    train, test = _holdout(full)
+    train, test = holdout(full)
     mean, std = channel_stats(train.images)
     return ImageSet(
         "digits", list("0123456789"), train, test, 1, (8, 8), mean, std,
@@ -528,9 +311,6 @@ def load_digits() -> ImageSet:
         batch_size=32,  # 1,438 training images: 44 steps per epoch rather than 11
         notes=["digits has no official test split: a fixed 20% (seed 0) is the test set"],
     )  # fmt: skip
-
-
-SKIP_BAD_SUFFIX = ":skip-bad"  # folder:PATH:skip-bad leaves unreadable files out
 
 
 def load_folder(path: str) -> ImageSet:
@@ -567,7 +347,7 @@ def load_folder(path: str) -> ImageSet:
         names = ", ".join(str(Path(p).relative_to(root)) for p, _ in bad)
         notes.append(f"skipped {len(bad)} unreadable image files of {len(everything)}: {names}")
     if test_samples is None:
-        train, test = _holdout(FolderSplit(train_samples))
+        train, test = holdout(FolderSplit(train_samples))
     else:
         train, test = FolderSplit(train_samples), FolderSplit(test_samples)
     return ImageSet(
@@ -608,59 +388,12 @@ def load_synthetic(options: str = "") -> ImageSet:
     )  # fmt: skip
 
 
-def _train_subset(data: ImageSet, count: int) -> ImageSet:
-    if not 1 <= count <= len(data.train):
-        raise ValueError(f"{data.name}@N needs 1 <= N <= {len(data.train)}, got {count}")
-    keep = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(0))[:count]
-    note = f"training on a fixed random {count} of the {len(data.train)} training images"
-    return replace(
-        data, name=f"{data.name}@{count}", train=data.train.subset(keep.sort().values),
-        notes=[*data.notes, note],
-    )  # fmt: skip
-
-
-DATASETS: tuple[str, ...] = (
-    "digits", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "svhn",
-    "folder:PATH", "synthetic", "shapes", "oxford-pet", "seg-folder:PATH",
-)  # fmt: skip
-SEGMENTATION_PREFIXES = ("shapes", "oxford-pet", "seg-folder")
-
-
-def dataset_task(name: str) -> str:
-    """The kind of targets a dataset name has: "segmentation" (masks) or "classification"."""
-    prefix = name.split(":", 1)[0]
-    return "segmentation" if prefix in SEGMENTATION_PREFIXES else "classification"
-
-
-def load_dataset(
-    name: str, *, data_dir: str | Path | None = None, download: bool = True
-) -> ImageSet:
-    """Load a dataset by name (see the module table).
-
-    ``NAME@N`` keeps a fixed random N of the training images (the test split is whole):
-    a small set for quick experiments such as ``convzoo search --quick``.
-    """
-    base, at, count = name.rpartition("@")
-    if at and count.isdigit() and base:
-        return _train_subset(load_dataset(base, data_dir=data_dir, download=download), int(count))
-    if dataset_task(name) == "segmentation":
-        from convzoo.data.segmentation import load_segmentation
-
-        return load_segmentation(name, data_dir=data_dir, download=download)
-    loaders: dict[str, Callable[[], ImageSet]] = {
-        "digits": load_digits,
-        "svhn": lambda: load_svhn(data_dir, download),
-        **{k: (lambda s=s: load_mnist_like(s, data_dir, download)) for k, s in MNIST_LIKE.items()},
-        **{k: (lambda s=s: load_cifar(s, data_dir, download)) for k, s in CIFAR.items()},
-    }
-    if name.startswith("folder:"):
-        return load_folder(name.removeprefix("folder:"))
-    if name == "synthetic" or name.startswith("synthetic:"):
-        return load_synthetic(name.partition(":")[2])
-    if name not in loaders:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(loaders), n=2)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"unknown dataset {name!r}{hint} (known: {', '.join(DATASETS)})")
-    return loaders[name]()
+# In the order `convzoo train --help` lists them; a loader takes (argument, data_dir, download).
+register_dataset("digits", lambda arg, root, fetch: load_digits())
+for _name, _spec in MNIST_LIKE.items():
+    register_dataset(_name, lambda arg, root, fetch, s=_spec: load_mnist_like(s, root, fetch))
+for _name, _spec in CIFAR.items():
+    register_dataset(_name, lambda arg, root, fetch, s=_spec: load_cifar(s, root, fetch))
+register_dataset("svhn", lambda arg, root, fetch: load_svhn(root, fetch))
+register_dataset("folder:PATH", lambda arg, root, fetch: load_folder(arg))
+register_dataset("synthetic", lambda arg, root, fetch: load_synthetic(arg), argument="optional")

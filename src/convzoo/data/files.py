@@ -37,7 +37,6 @@ __all__ = [
     "find_files",
     "md5sum",
     "search_roots",
-    "user_cache",
 ]
 
 SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets"),)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from convzoo.data.datasets import FolderSplit, TensorSplit
+from convzoo.data.splits import FolderSplit, TensorSplit
 
 if TYPE_CHECKING:
     from convzoo.data.segmentation import MaskFileSplit, MaskSplit

@@ -42,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from convzoo.data.datasets import (
+from convzoo.data.catalog import register_dataset
+from convzoo.data.splits import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     TEST_HOLDOUT_SEED,
@@ -51,17 +52,7 @@ from convzoo.data.datasets import (
     resize_uint8,
 )
 
-__all__ = [
-    "JointAugment",
-    "MaskFileSplit",
-    "MaskSplit",
-    "load_oxford_pet",
-    "load_seg_folder",
-    "load_segmentation",
-    "load_shapes",
-    "mirror_index",
-    "read_mask",
-]
+__all__ = ["JointAugment", "MaskFileSplit", "MaskSplit", "mirror_index"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 PET_CLASSES = ["pet", "background", "border"]
@@ -359,7 +350,7 @@ def load_seg_folder(path: str) -> ImageSet:
         train, test = MaskFileSplit(_pairs(root / "train")), MaskFileSplit(_pairs(root / "test"))
         notes = [f"test set: {root / 'test'}"]
     else:
-        from convzoo.data.datasets import split_validation
+        from convzoo.data.splits import split_validation
 
         pairs = _pairs(root)
         if len(pairs) < 2:
@@ -385,16 +376,17 @@ def load_seg_folder(path: str) -> ImageSet:
     )  # fmt: skip
 
 
-def load_segmentation(
-    name: str, *, data_dir: str | Path | None = None, download: bool = True
-) -> ImageSet:
-    """``shapes[:options]``, ``oxford-pet`` or ``seg-folder:PATH``."""
-    if name == "shapes" or name.startswith("shapes:"):
-        return load_shapes(name.partition(":")[2])
-    if name.startswith("seg-folder:"):
-        return load_seg_folder(name.removeprefix("seg-folder:"))
-    if name == "oxford-pet":
-        return load_oxford_pet(data_dir, download)
-    raise ValueError(
-        f"unknown segmentation dataset {name!r} (known: shapes, oxford-pet, seg-folder:PATH)"
-    )
+register_dataset(
+    "shapes",
+    lambda arg, root, fetch: load_shapes(arg),
+    task="segmentation",
+    argument="optional",
+)
+register_dataset(
+    "oxford-pet",
+    lambda arg, root, fetch: load_oxford_pet(root, fetch),
+    task="segmentation",
+)
+register_dataset(
+    "seg-folder:PATH", lambda arg, root, fetch: load_seg_folder(arg), task="segmentation"
+)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from convzoo.analysis.calculators import rf_stack
 from convzoo.analysis.summary import summary
 from convzoo.experiments.core import (
-    QUICK,
     Analysis,
     Arm,
     Budget,
@@ -94,7 +93,6 @@ register_experiment(
             )
         ),
         full=FULL,
-        quick=QUICK,
         headline=("test_acc", "params", "macs"),
         analyze=_stacked_analysis,
     )
@@ -147,7 +145,6 @@ register_experiment(
             )
         ),
         full=FULL,
-        quick=QUICK,
         headline=("test_acc", "macs"),
         analyze=_bottleneck_analysis,
     )
@@ -156,7 +153,7 @@ register_experiment(
 
 # -- NiN: global average pooling head -------------------------------------------------------
 def _head_params(**kwargs) -> int:
-    from convzoo import create_model
+    from convzoo.factory import create_model
 
     model = create_model(CNN, in_channels=1, num_classes=10, **kwargs)
     return sum(p.numel() for p in model.head.parameters())
@@ -197,7 +194,6 @@ register_experiment(
             )
         ),
         full=FULL,
-        quick=QUICK,
         headline=("test_acc", "params", "train_val_gap"),
         analyze=_gap_analysis,
     )
@@ -294,7 +290,6 @@ register_experiment(
             )
         ),
         full=SMALL,
-        quick=QUICK,
         headline=("test_acc", "macs"),
         analyze=_alpha_rho_analysis,
     )
@@ -360,7 +355,6 @@ register_experiment(
             )
         ),
         full=SMALL,
-        quick=QUICK,
         headline=("test_acc", "macs"),
         analyze=_compound_analysis,
     )
@@ -392,7 +386,6 @@ register_experiment(
         ),
         rule=Better("test_acc", "aux", "no_aux"),
         full=SMALL,
-        quick=QUICK,
         headline=("test_acc", "steps_to_val85"),
         metrics=(steps_to_val_acc(85.0),),
     )

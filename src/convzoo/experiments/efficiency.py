@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from convzoo.analysis.cost import separable_cost_ratio
 from convzoo.analysis.summary import summary
-from convzoo.experiments.core import (
-    QUICK,
-    Analysis,
-    Arm,
-    Budget,
-    Context,
-    Experiment,
-    register_experiment,
-)
+from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
 from convzoo.experiments.plots import plot_lines
 from convzoo.experiments.verdict import AllOf, FactAtMost, FactNear, NotBetter
 
@@ -148,7 +140,6 @@ register_experiment(
             )
         ),
         full=Budget("fashion-mnist", epochs=20),
-        quick=QUICK,
         headline=("test_acc", "macs", "params"),
         analyze=_separable_analysis,
     )

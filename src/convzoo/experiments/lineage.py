@@ -7,15 +7,7 @@ data" instead of d2l's 224/96 px upsampling, so the whole table trains on a CPU.
 
 from __future__ import annotations
 
-from convzoo.experiments.core import (
-    QUICK,
-    Analysis,
-    Arm,
-    Budget,
-    Context,
-    Experiment,
-    register_experiment,
-)
+from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
 from convzoo.experiments.verdict import Better
 
 # Test accuracy after 10 epochs as printed in Dive into Deep Learning (d2l.ai), chapter 8
@@ -106,7 +98,6 @@ register_experiment(
         rule=Better("test_acc", "resnet18", "lenet5"),
         quick_rule=Better("test_acc", "resnet20", "lenet5"),
         full=Budget("fashion-mnist", epochs=10, settings=RECIPE),
-        quick=QUICK,
         headline=("test_acc", "img_per_s"),
         analyze=_lineage_table,
     )

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from convzoo.experiments.core import (
-    QUICK,
-    Analysis,
-    Arm,
-    Budget,
-    Context,
-    Experiment,
-    register_experiment,
-)
+from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
 from convzoo.experiments.plots import plot_lines
 from convzoo.experiments.verdict import Better
 from convzoo.models.modernize import STEPS
@@ -55,7 +47,6 @@ register_experiment(
         ),
         rule=Better("test_acc", f"{len(STEPS) - 1}_{STEPS[-1]}", f"0_{STEPS[0]}"),
         full=Budget("fashion-mnist", epochs=15, train_images=10_000),
-        quick=QUICK,
         headline=("test_acc", "macs"),
         analyze=_steps_analysis,
     )

@@ -7,7 +7,6 @@ switch changed, so a difference can only come from that switch.
 from __future__ import annotations
 
 from convzoo.experiments.core import (
-    QUICK,
     Analysis,
     Arm,
     Budget,
@@ -92,7 +91,6 @@ register_experiment(
             )
         ),
         full=FAST,
-        quick=QUICK,
         headline=(f"steps_to_val{BN_TARGET:g}", "test_acc"),
         metrics=(steps_to_val_acc(BN_TARGET),),
         analyze=_highest_stable,
@@ -118,7 +116,6 @@ register_experiment(
         ),
         rule=Better("epochs_to_train_err25", "relu", "tanh", higher_is_better=False),
         full=Budget("fashion-mnist", epochs=15, train_images=5_000, settings={"lr": 0.01}),
-        quick=QUICK,
         headline=("epochs_to_train_err25", "test_acc"),
         metrics=(epochs_to_train_error(25.0),),
     )
@@ -143,7 +140,6 @@ register_experiment(
         ),
         rule=Better("train_val_gap", "dropout", "no_dropout", higher_is_better=False),
         full=Budget("fashion-mnist", epochs=30, train_images=5_000, settings={"augment": False}),
-        quick=QUICK,
         headline=("train_val_gap", "test_acc"),
     )
 )
@@ -165,7 +161,6 @@ register_experiment(
         ),
         rule=NotBetter("test_acc", "lrn", "no_lrn", margin=0.5),
         full=Budget("fashion-mnist", epochs=15, settings={"lr": 0.02}),
-        quick=QUICK,
         headline=("test_acc",),
     )
 )

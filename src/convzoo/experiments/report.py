@@ -13,7 +13,7 @@ from convzoo.experiments.core import Analysis, Context
 from convzoo.experiments.verdict import Stat, Verdict
 from convzoo.speed import cpu_model
 
-__all__ = ["markdown_table", "plot_bars", "plot_curves", "write_outputs"]
+__all__ = ["plot_curves", "write_outputs"]
 
 CURVES = (("train_err", "training error (%)"), ("val_err", "validation error (%)"))
 

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from convzoo.experiments.core import (
-    QUICK,
-    Analysis,
-    Arm,
-    Budget,
-    Context,
-    Experiment,
-    register_experiment,
-)
+from convzoo.experiments.core import Analysis, Arm, Budget, Context, Experiment, register_experiment
 from convzoo.experiments.plots import plot_xy
 from convzoo.experiments.verdict import AllOf, Better, NotBetter
 
@@ -46,7 +38,6 @@ register_experiment(
             )
         ),
         full=Budget("fashion-mnist", epochs=30, settings=CIFAR_RECIPE),
-        quick=QUICK,
         headline=("final_train_err", "test_err"),
     )
 )
@@ -89,7 +80,6 @@ register_experiment(
         ),
         rule=NotBetter("test_acc", "resnet110", "densenet_bc100", margin=0.5),
         full=Budget("fashion-mnist", epochs=30, settings=CIFAR_RECIPE),
-        quick=QUICK,
         headline=("test_acc", "params"),
         analyze=_params_vs_accuracy,
     )
@@ -115,7 +105,6 @@ register_experiment(
         ),
         rule=Better("test_acc", "se_resnet20", "resnet20"),
         full=Budget("fashion-mnist", epochs=30, settings=CIFAR_RECIPE),
-        quick=QUICK,
         headline=("test_acc", "params", "macs"),
     )
 )
@@ -145,7 +134,6 @@ register_experiment(
         ),
         rule=Better("test_acc", "4x6d", "1x16d"),
         full=Budget("fashion-mnist", epochs=15, train_images=10_000, settings=CIFAR_RECIPE),
-        quick=QUICK,
         headline=("test_acc", "params", "macs"),
     )
 )

@@ -23,15 +23,7 @@ from typing import Any
 from convzoo.experiments.core import Arm, Budget, Context, Experiment, Metric, RunData
 from convzoo.experiments.verdict import Stat, Verdict, require_learning
 
-__all__ = [
-    "STANDARD_METRICS",
-    "ExperimentInterrupted",
-    "Outcome",
-    "collect",
-    "last_verdict",
-    "run_experiment",
-    "train_config",
-]
+__all__ = ["ExperimentInterrupted", "Outcome", "last_verdict", "run_experiment"]
 
 
 class ExperimentInterrupted(RuntimeError):

@@ -28,7 +28,6 @@ __all__ = [
     "Stat",
     "Verdict",
     "require_learning",
-    "separation",
 ]
 
 CONFIRMED = "confirmed"

@@ -5,9 +5,11 @@ A checkpoint's ``config["preprocess"]`` says what the network was trained on:
 per-channel ``mean`` / ``std`` of the normalisation. Every image is read with
 PIL, converted to that many channels (an RGB photo for a grayscale model is
 converted to luminance, a grayscale scan for an RGB model is replicated to three
-channels, transparent pixels become white), resized to ``input_size`` (the whole
-image, no crop, bilinear with antialiasing: the trainer's ``"resize":
-"bilinear-antialias"``), scaled to [0, 1] and normalised.
+channels, transparent pixels become white), then prepared by the same functions
+as the training data: resized to ``input_size`` (the whole image, no crop,
+`convzoo.data.splits.resize_uint8`, the trainer's ``"resize":
+"bilinear-antialias"``), scaled to [0, 1] and normalised
+(`convzoo.data.loader.normalize`).
 
 A file that is missing, not an image or truncated does not stop the others: its
 `FilePrediction` carries the error instead of predictions.
@@ -26,9 +28,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor, nn
-from torchvision.transforms import v2
 from torchvision.transforms.v2.functional import pil_to_tensor
 
+from convzoo.data.loader import normalize
+from convzoo.data.splits import resize_uint8
 from convzoo.errors import ConvzooWarning
 
 __all__ = ["ClassScore", "FilePrediction", "Predictor", "Preprocess", "expand_image_paths"]
@@ -97,26 +100,23 @@ class Preprocess:
     def pil_mode(self) -> str:
         return PIL_MODES[self.in_channels]
 
-    def transform(self) -> v2.Compose:
-        """uint8 (C, H0, W0) image tensor -> normalised float (C, H, W)."""
-        return v2.Compose(
-            [
-                v2.Resize(
-                    list(self.input_size),
-                    interpolation=v2.InterpolationMode.BILINEAR,
-                    antialias=True,
-                ),
-                v2.ToDtype(torch.float32, scale=True),
-                v2.Normalize(list(self.mean), list(self.std)),
-            ]
-        )
+    def normalize(self, pixels: Tensor) -> Tensor:
+        """uint8 (C, H, W) -> float, standardised exactly as the training batches are."""
+        mean = torch.tensor(self.mean).view(-1, 1, 1)
+        std = torch.tensor(self.std).view(-1, 1, 1)
+        return normalize(pixels, mean, std)
+
+    def to_input(self, pixels: Tensor) -> Tensor:
+        """uint8 (C, H0, W0) image -> normalised float (C, H, W): the training data's
+        resize of the whole image (`resize_uint8`), then its normalisation."""
+        return self.normalize(resize_uint8(pixels[None], self.input_size)[0])
 
     def load(self, path: str | Path) -> Tensor:
         """Read one image file into the model's input layout (C, H, W).
 
         Raises ``ValueError`` naming the file if it is missing, unreadable or not an image.
         """
-        return self.transform()(self.read(path))
+        return self.to_input(self.read(path))
 
     def read(self, path: str | Path) -> Tensor:
         """One image file as uint8 (C, H0, W0) with the model's channels, at its own size."""
@@ -153,7 +153,7 @@ class Preprocess:
 
     def prepare(self, image: Image.Image) -> Tensor:
         """A decoded PIL image -> the model's input layout (C, H, W)."""
-        return self.transform()(self.pixels(image))
+        return self.to_input(self.pixels(image))
 
     def _open_large(self, path: Path) -> Image.Image:
         """Open an image above PIL's decompression-bomb limit (below twice it), saying so."""
@@ -213,25 +213,36 @@ class ClassScore:
     probability: float
 
 
-@dataclass(frozen=True)
-class FilePrediction:
-    """The top-k classes for one file, or why there are none."""
+@dataclass(frozen=True, kw_only=True)
+class FileOutcome:
+    """What came of one input file: its results, or the error that stopped it."""
 
     path: str
-    top: tuple[ClassScore, ...] = ()
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    def results(self) -> dict[str, Any]:
+        """The JSON fields between "file" and "error"."""
+        raise NotImplementedError
+
     def as_dict(self) -> dict[str, Any]:
+        return {"file": self.path, **self.results(), "error": self.error}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FilePrediction(FileOutcome):
+    """The top-k classes for one file, or why there are none."""
+
+    top: tuple[ClassScore, ...] = ()
+
+    def results(self) -> dict[str, Any]:
         return {
-            "file": self.path,
             "predictions": [
                 {"class": s.name, "index": s.index, "probability": s.probability} for s in self.top
-            ],
-            "error": self.error,
+            ]
         }
 
 
@@ -307,7 +318,7 @@ class Predictor:
             try:
                 pending.append((position, path, self.preprocess.load(path)))
             except ValueError as exc:
-                results[position] = FilePrediction(path, error=str(exc))
+                results[position] = FilePrediction(path=path, error=str(exc))
             if len(pending) == self.batch_size:
                 results.update(self._run(pending, top_k))
                 pending = []
@@ -329,7 +340,7 @@ class Predictor:
         values, indices = probs.topk(min(top_k, probs.shape[1]), dim=1)
         return {
             position: FilePrediction(
-                path,
+                path=path,
                 top=tuple(
                     ClassScore(int(i), self.class_name(int(i)), float(p))
                     for p, i in zip(values[row], indices[row], strict=True)

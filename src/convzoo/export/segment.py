@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
-from convzoo.export.predict import Preprocess
+from convzoo.export.predict import FileOutcome, Preprocess
 from convzoo.export.tiling import segment_tiled, segment_whole
 from convzoo.models.unet import unet_output_size
 
@@ -39,29 +38,21 @@ def palette(num_classes: int) -> np.ndarray:
     return np.array(colours, dtype=np.uint8)
 
 
-@dataclass(frozen=True)
-class MaskPrediction:
+@dataclass(frozen=True, kw_only=True)
+class MaskPrediction(FileOutcome):
     """Where one file's mask and overlay went (and the share of each class), or the error."""
 
-    path: str
     mask: str | None = None
     overlay: str | None = None
     size: tuple[int, int] | None = None  # (H, W)
     fractions: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def as_dict(self) -> dict[str, Any]:
+    def results(self) -> dict[str, Any]:
         return {
-            "file": self.path,
             "mask": self.mask,
             "overlay": self.overlay,
             "size": list(self.size) if self.size else None,
             "class_fractions": self.fractions,
-            "error": self.error,
         }
 
 
@@ -118,10 +109,7 @@ class SegmentationPredictor:
 
     def segment(self, pixels: Tensor) -> Tensor:
         """The class index per pixel, (H, W), of a uint8 (C, H, W) image."""
-        prep = self.preprocess
-        mean = torch.tensor(prep.mean).view(-1, 1, 1)
-        std = torch.tensor(prep.std).view(-1, 1, 1)
-        return self.logits((pixels.float() / 255 - mean) / std).argmax(0)
+        return self.logits(self.preprocess.normalize(pixels)).argmax(0)
 
     def predict_files(
         self, paths: Iterable[str | Path], out_dir: str | Path
@@ -134,7 +122,7 @@ class SegmentationPredictor:
             try:
                 pixels = self.preprocess.read(path)
             except ValueError as exc:
-                results.append(MaskPrediction(path, error=str(exc)))
+                results.append(MaskPrediction(path=path, error=str(exc)))
                 continue
             mask = self.segment(pixels)
             results.append(self._write(path, pixels, mask, out))
@@ -159,7 +147,7 @@ class SegmentationPredictor:
         counts = np.bincount(indices.ravel(), minlength=len(self.classes)) / indices.size
         names = self.classes or [str(k) for k in range(len(counts))]
         return MaskPrediction(
-            path,
+            path=path,
             mask=str(mask_path),
             overlay=str(overlay_path),
             size=tuple(indices.shape),

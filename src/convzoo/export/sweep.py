@@ -23,12 +23,11 @@ from pathlib import Path
 
 import torch
 
-from convzoo.export.verified import FORMATS, ExportError, export_model
-from convzoo.registry import create_model, list_models, model_card
+from convzoo.export.verified import FORMATS, SUFFIX, ExportError, export_model
+from convzoo.factory import create_model
+from convzoo.registry import list_models, model_card
 
-__all__ = ["SweepRow", "smallest_input", "sweep", "sweep_one"]
-
-SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
+__all__ = ["SweepRow", "sweep", "sweep_one"]
 
 
 @dataclass(frozen=True)

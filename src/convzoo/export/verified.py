@@ -59,6 +59,7 @@ DEFAULT_OPSET = 18  # the opset torch.onnx's exporter implements natively
 EXPORT_BATCH = 2  # torch.export specialises a batch of 1 to a constant, so trace with 2
 VERIFY_BATCHES = (1, 3)  # neither is the export batch: proves the batch axis is dynamic
 FORMATS = ("onnx", "torchscript")
+SUFFIX = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}  # file name ending per format
 METADATA_FILE = "convzoo.json"  # TorchScript extra file holding `metadata`
 
 
@@ -176,23 +177,12 @@ def export_onnx(
             (logits, *_) = session.run(None, {input_name: x.numpy()})
             return torch.from_numpy(np.asarray(logits))
 
-        diff, limit, scale = _compare(model, run_exported, shape, rtol, atol, "onnxruntime")
+        worst = _compare(model, run_exported, shape, rtol, atol, "onnxruntime")
         verify_seconds = time.perf_counter() - start
 
     files = (path, data_file) if data_file.exists() else (path,)
-    return ExportResult(
-        format="onnx",
-        path=path,
-        files=files,
-        exporter=f"torch.onnx (dynamo), opset {opset}",
-        input_shape=shape,
-        batch_sizes=VERIFY_BATCHES,
-        max_abs_diff=diff,
-        limit=limit,
-        max_abs_output=scale,
-        export_seconds=export_seconds,
-        verify_seconds=verify_seconds,
-    )
+    exporter = f"torch.onnx (dynamo), opset {opset}"
+    return _result("onnx", files, exporter, shape, worst, (export_seconds, verify_seconds))
 
 
 def export_torchscript(
@@ -243,22 +233,11 @@ def export_torchscript(
                 output = loaded(x)
             return output[0] if isinstance(output, tuple) else output
 
-        diff, limit, scale = _compare(model, run_exported, shape, rtol, atol, "torch.jit.load")
+        worst = _compare(model, run_exported, shape, rtol, atol, "torch.jit.load")
         verify_seconds = time.perf_counter() - start
 
-    return ExportResult(
-        format="torchscript",
-        path=path,
-        files=(path,),
-        exporter="torch.jit.trace",
-        input_shape=shape,
-        batch_sizes=VERIFY_BATCHES,
-        max_abs_diff=diff,
-        limit=limit,
-        max_abs_output=scale,
-        export_seconds=export_seconds,
-        verify_seconds=verify_seconds,
-    )
+    seconds = (export_seconds, verify_seconds)
+    return _result("torchscript", (path,), "torch.jit.trace", shape, worst, seconds)
 
 
 def export_model(
@@ -319,6 +298,31 @@ def _avg_pool2d(
 
 
 # -- helpers ----------------------------------------------------------------------
+
+
+def _result(
+    format: str,
+    files: tuple[Path, ...],
+    exporter: str,
+    shape: tuple[int, int, int],
+    worst: tuple[float, float, float],
+    seconds: tuple[float, float],
+) -> ExportResult:
+    """The result of a verified export; `worst` as `_compare` returns it."""
+    diff, limit, scale = worst
+    return ExportResult(
+        format=format,
+        path=files[0],
+        files=files,
+        exporter=exporter,
+        input_shape=shape,
+        batch_sizes=VERIFY_BATCHES,
+        max_abs_diff=diff,
+        limit=limit,
+        max_abs_output=scale,
+        export_seconds=seconds[0],
+        verify_seconds=seconds[1],
+    )
 
 
 def _name(model: nn.Module) -> str:

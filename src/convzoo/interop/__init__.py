@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
-from convzoo.registry import Twin
+from convzoo.cards import Twin
 
 __all__ = ["load_reference_weights", "load_weights_file", "map_state_dict", "read_state_dict"]
 
@@ -114,7 +114,7 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
         raise FileNotFoundError(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
         return _read_safetensors(path)
-    from convzoo.train.checkpoint import read_weights_only
+    from convzoo.weights_file import read_weights_only
 
     data = read_weights_only(path, "weights file")
     if isinstance(data, Mapping) and isinstance(data.get("model"), Mapping):

@@ -37,7 +37,8 @@ from typing import Any
 
 import torch
 
-from convzoo.search.spaces import SPACES, SearchSpace, Spec, spec_from_json
+from convzoo.search.spaces import SPACES, SearchSpace
+from convzoo.search.specs import Spec, spec_from_json
 from convzoo.search.strategies import STRATEGIES, Strategy, make_strategy, mnas_reward
 
 __all__ = ["SearchConfig", "TrialRecord", "leaderboard", "run_worker", "search"]

@@ -30,7 +30,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from convzoo.search.spaces import SearchSpace, Spec
+from convzoo.search.spaces import SearchSpace
+from convzoo.search.specs import Spec
 
 __all__ = [
     "STRATEGIES",

@@ -32,10 +32,7 @@ and plain containers, no arbitrary code.
 from __future__ import annotations
 
 import os
-import pickle
-import re
 import tempfile
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +41,7 @@ import torch
 from torch import nn
 
 from convzoo.errors import CheckpointError, OutputError, describe_os_error
+from convzoo.weights_file import read_weights_only
 
 __all__ = [
     "FORMAT",
@@ -51,7 +49,6 @@ __all__ = [
     "CheckpointSaveError",
     "load_checkpoint",
     "model_from_checkpoint",
-    "read_weights_only",
     "save_checkpoint",
 ]
 
@@ -177,62 +174,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
-def read_weights_only(path: Path, what: str) -> Any:
-    """`torch.load` with ``weights_only=True``, its failures explained in our own words.
-
-    torch's own message for a refused pickle suggests retrying with
-    ``weights_only=False``, which would run whatever code the file carries; ours
-    says what the file is not and never gives that advice.
-    """
-    size = path.stat().st_size
-    if size == 0:
-        raise CheckpointError(f"{path} is empty (0 bytes), not a {what}")
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if not head.startswith((b"PK", b"\x80")):  # torch's zip format, or a legacy pickle
-        raise CheckpointError(
-            f"{path} is not a PyTorch file (neither a zip archive nor a pickle; "
-            f"it starts with {head!r}), so not a {what}"
-        )
-    try:
-        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{path} is not a weights-only {what}: {_refusal(exc)}") from None
-    except Exception as exc:  # truncated zip, bad record, wrong magic number ...
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(
-            f"{path} is damaged ({size} bytes; {first.split('. ')[0]}), not a readable {what}"
-        ) from None
-
-
-def _refusal(exc: pickle.UnpicklingError) -> str:
-    """Why weights-only unpickling refused a file, without torch's 'weights_only=False' advice."""
-    text = str(exc)
-    found = re.search(r"GLOBAL ([\w.]+)", text)
-    if found:
-        holds = f"it holds a Python object ({found.group(1)})"
-    elif (operand := re.search(r"Unsupported operand (\d+)", text)) is not None:
-        holds = (
-            f"its pickle uses an instruction (opcode {operand.group(1)}) that only arbitrary "
-            "objects need, or the file is damaged"
-        )
-    else:
-        holds = "it holds Python objects beyond tensors and plain containers"
-    return (
-        f"{holds}. convzoo never unpickles arbitrary objects, since that can run code "
-        "from the file; only tensors, numbers, strings, lists and dicts are read"
-    )
-
-
 def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model stored in a checkpoint; returns (model in eval mode, config).
 
     The config must name a registered model whose weights match the stored ones;
     otherwise `CheckpointError` names the file and what does not fit.
     """
-    from convzoo.registry import create_model
+    from convzoo.factory import create_model
 
     path = resolve_checkpoint(path)
     checkpoint = load_checkpoint(path)

@@ -29,7 +29,6 @@ __all__ = [
     "NonFiniteLossError",
     "TrainingStopped",
     "at_chance",
-    "chance_band",
     "recovery_advice",
 ]
 

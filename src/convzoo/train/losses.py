@@ -15,14 +15,7 @@ from torch import Tensor, nn
 
 from convzoo.models.base import AuxOutput
 
-__all__ = [
-    "EpochTally",
-    "LossTerms",
-    "aux_weights",
-    "compute_loss",
-    "loss_terms",
-    "tally_record",
-]
+__all__ = ["EpochTally", "LossTerms", "compute_loss", "loss_terms", "tally_record"]
 
 
 def aux_weights(model: nn.Module, n_heads: int) -> list[float]:

@@ -43,7 +43,6 @@ from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
 
 __all__ = [
-    "BUDGET",
     "MODES",
     "DoesNotFitError",
     "MemoryPlan",
@@ -151,9 +150,9 @@ def optimizer_states(optimizer: str, momentum: float) -> str:
 def estimate_with(
     name: str, kwargs: dict[str, Any], input_shape: tuple[int, ...], mode: str
 ) -> MemoryEstimate:
-    from convzoo.analysis.summary import _meta_model
+    from convzoo.analysis.meta import meta_model
 
-    meta = apply_mode(_meta_model(name, **kwargs), mode)
+    meta = apply_mode(meta_model(name, **kwargs), mode)
     return estimate_memory(meta, input_shape)
 
 
@@ -170,9 +169,9 @@ def estimate_training_bytes(
     plain = estimate_with(name, kwargs, input_shape, "none")
     if mode == "none":
         return plain.training_bytes(batch_size, optimizer)
-    from convzoo.analysis.summary import _meta_model
+    from convzoo.analysis.meta import meta_model
 
-    model = _meta_model(name, **kwargs)
+    model = meta_model(name, **kwargs)
     estimate = estimate_with(name, kwargs, input_shape, mode)
     return mode_cost(model, estimate, plain, mode, optimizer).at(batch_size)
 

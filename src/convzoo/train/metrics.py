@@ -8,7 +8,7 @@ settings in deterministic mode (that is what the exact-resume test compares).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,40 +68,49 @@ def eval_outputs(
         model.train(was_training)
 
 
+# (summed loss, a count to sum, flat true * classes + predicted indices) of one batch
+BatchTally = Callable[[Tensor, Tensor], tuple[float, float, Tensor]]
+
+
+def tally_confusion(
+    model: nn.Module, batches, tally: BatchTally, *, num_classes: int, dist=None, **options: Any
+) -> tuple[float, float, Tensor]:
+    """(loss sum, count sum, confusion matrix) over `batches`, summed over the ranks of a
+    distributed run. `options` go to `eval_outputs` (device, autocast_dtype, ...)."""
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
+    loss_sum = count = 0.0
+    for logits, targets in eval_outputs(model, batches, **options):
+        loss, n, pairs = tally(logits, targets)
+        loss_sum += loss
+        count += n
+        confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
+    if dist is not None:
+        loss_sum, count = dist.sum([loss_sum, count])
+        confusion = dist.sum_tensor(confusion)
+    return loss_sum, count, confusion
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
-    batches,
-    *,
-    num_classes: int,
-    device: torch.device,
-    dist=None,
-    autocast_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
-    epoch: int = 0,
+    model: nn.Module, batches, *, num_classes: int, dist=None, **options: Any
 ) -> dict[str, Any]:
     """Loss, top-1, top-5 (in %), per-class accuracy and confusion matrix over `batches`.
 
     In a distributed run each rank evaluates its share and the counts are summed.
     Evaluation uses the main head only (models with auxiliary heads return plain
-    logits in eval mode).
+    logits in eval mode). `options` as `eval_outputs` takes them.
     """
     k = min(5, num_classes)
-    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
-    loss_sum = top5 = 0.0
-    outputs = eval_outputs(
-        model, batches, device=device, autocast_dtype=autocast_dtype,
-        channels_last=channels_last, epoch=epoch,
-    )  # fmt: skip
-    for logits, labels in outputs:
-        loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+
+    def tally(logits: Tensor, labels: Tensor) -> tuple[float, float, Tensor]:
+        loss = nn.functional.cross_entropy(logits, labels, reduction="sum").item()
         top = logits.topk(k, dim=1).indices
-        top5 += (top == labels[:, None]).any(dim=1).sum().item()
-        pairs = labels.cpu() * num_classes + top[:, 0].cpu()
-        confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
-    if dist is not None:
-        loss_sum, top5 = dist.sum([loss_sum, top5])
-        confusion = dist.sum_tensor(confusion)
+        hits = (top == labels[:, None]).any(dim=1).sum().item()
+        return loss, hits, labels.cpu() * num_classes + top[:, 0].cpu()
+
+    loss_sum, top5, confusion = tally_confusion(
+        model, batches, tally, num_classes=num_classes, dist=dist, **options
+    )
     n = confusion.sum().item()
     per_class_n = confusion.sum(dim=1)
     per_class = (confusion.diag() / per_class_n.clamp_min(1) * 100).tolist()

@@ -22,7 +22,6 @@ __all__ = [
     "build_scheduler",
     "lr_multiplier",
     "param_groups",
-    "plateau_patience",
 ]
 
 

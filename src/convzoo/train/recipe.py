@@ -29,20 +29,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from convzoo.registry import HE_INIT, ModelCard, Recipe, Schedule, accepted_overrides
+from convzoo.cards import HE_INIT, ModelCard, Recipe, Schedule
+from convzoo.factory import accepted_overrides
 
 if TYPE_CHECKING:
     from convzoo.train.config import TrainConfig
 
-__all__ = [
-    "FALLBACK_LR",
-    "MAX_SCALE_UP",
-    "Resolved",
-    "compress_schedule",
-    "he_init",
-    "resolve_recipe",
-    "scale_lr",
-]
+__all__ = ["MAX_SCALE_UP", "Resolved", "compress_schedule", "he_init", "resolve_recipe", "scale_lr"]
 
 MAX_SCALE_UP = 8.0
 # the zoo's learning rate where a paper is silent (at any batch: not scaled)

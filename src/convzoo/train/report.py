@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-__all__ = ["LiveProgress", "console", "epoch_line", "progress_bar"]
+__all__ = ["LiveProgress", "console", "epoch_line"]
 
 # the bar's numbers are refreshed this often: reading them costs host time every step
 REFRESH_S = 0.25

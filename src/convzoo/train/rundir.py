@@ -15,13 +15,7 @@ from pathlib import Path
 
 from convzoo.train.distributed import Dist
 
-__all__ = [
-    "RUN_FILES",
-    "RunDirectoryError",
-    "claim_run_dir",
-    "prepare_run_dir",
-    "run_dir_problem",
-]
+__all__ = ["RunDirectoryError", "claim_run_dir", "prepare_run_dir"]
 
 # everything a run (train, eval, lr-find) writes into its folder; tensorboard is a folder
 RUN_FILES = (

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from convzoo.models.unet import center_crop
-from convzoo.train.metrics import eval_outputs
+from convzoo.train.metrics import tally_confusion
 
 __all__ = [
     "border_weight_map",
@@ -166,37 +166,25 @@ def boundary_scores(counts: Tensor) -> dict[str, Any]:
 
 @torch.no_grad()
 def evaluate_segmentation(
-    model: nn.Module,
-    batches,
-    *,
-    num_classes: int,
-    device: torch.device,
-    dist=None,
-    autocast_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
-    epoch: int = 0,
+    model: nn.Module, batches, *, num_classes: int, dist=None, **options: Any
 ) -> dict[str, Any]:
     """Per-pixel loss, pixel accuracy, IoU, Dice and Boundary IoU per class and their
-    means over `batches`."""
-    confusion = torch.zeros(num_classes, num_classes, dtype=torch.float64)
+    means over `batches`; `options` as `eval_outputs` takes them."""
     boundary = torch.zeros(2, num_classes, dtype=torch.float64)
-    loss_sum, images = 0.0, 0
-    outputs = eval_outputs(
-        model, batches, device=device, autocast_dtype=autocast_dtype,
-        channels_last=channels_last, epoch=epoch,
-    )  # fmt: skip
-    for logits, masks in outputs:
+
+    def tally(logits: Tensor, masks: Tensor) -> tuple[float, float, Tensor]:
+        nonlocal boundary
         masks = crop_targets(masks, tuple(logits.shape[-2:]))
-        loss_sum += F.cross_entropy(logits, masks, reduction="sum").item()
+        loss = F.cross_entropy(logits, masks, reduction="sum").item()
         predicted = logits.argmax(1)
-        pairs = (masks * num_classes + predicted).flatten().cpu()
-        confusion += torch.bincount(pairs, minlength=num_classes**2).view_as(confusion)
         width = boundary_width(*masks.shape[-2:])
         boundary += boundary_counts(predicted, masks, num_classes, width).cpu()
-        images += len(logits)
+        return loss, len(logits), (masks * num_classes + predicted).flatten().cpu()
+
+    loss_sum, images, confusion = tally_confusion(
+        model, batches, tally, num_classes=num_classes, dist=dist, **options
+    )
     if dist is not None:
-        loss_sum, images = dist.sum([loss_sum, float(images)])
-        confusion = dist.sum_tensor(confusion)
         boundary = dist.sum_tensor(boundary)
     pixels = confusion.sum().item()
     return {

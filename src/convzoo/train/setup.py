@@ -12,7 +12,7 @@ from torch import nn
 
 from convzoo.data import Augment, Batches, ImageSet, split_validation
 from convzoo.data.segmentation import JointAugment
-from convzoo.registry import create_model
+from convzoo.factory import create_model
 from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
 from convzoo.train.recipe import he_init

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from convzoo.data.datasets import DATASETS, dataset_task
+from convzoo.data.catalog import dataset_names, dataset_task
 from convzoo.models.base import AuxOutput
 from convzoo.train.losses import LossTerms, loss_terms
 from convzoo.train.metrics import evaluate
@@ -25,10 +25,10 @@ __all__ = ["ClassificationTask", "SegmentationTask", "check_dataset", "task_for"
 # what each kind of network needs, for the refusal message
 NEEDS = {
     "classification": "a dataset of class labels ("
-    + ", ".join(d for d in DATASETS if dataset_task(d) == "classification")
+    + ", ".join(d for d in dataset_names() if dataset_task(d) == "classification")
     + ")",
     "segmentation": "a dataset of masks ("
-    + ", ".join(d for d in DATASETS if dataset_task(d) == "segmentation")
+    + ", ".join(d for d in dataset_names() if dataset_task(d) == "segmentation")
     + ")",
 }
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from convzoo.analysis.compare import CompareRow, family_colours, family_order
-from convzoo.cli.output import human
+from convzoo.formatting import human
 
 AXES = {  # key -> (label, log scale)
     "params": ("parameters", True),

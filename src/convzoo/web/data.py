@@ -57,7 +57,7 @@ def model_details(name: str) -> dict[str, Any]:
 def model_diagram(name: str) -> str:
     """The architecture diagram as SVG text (built-in layout, no Graphviz)."""
     from convzoo.analysis.diagram import block_graph
-    from convzoo.analysis.layout import to_svg
+    from convzoo.analysis.drawing import to_svg
 
     model_card(name)  # unknown names raise with "did you mean"
     return to_svg(block_graph(name))

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from convzoo.cli.output import human
+from convzoo.formatting import human
 from convzoo.registry import model_card
 from convzoo.web import charts
 from convzoo.web.data import Report, Run, RunStore, model_details, model_diagram, registry_rows
