@@ -31,15 +31,15 @@ import math
 import re
 from dataclasses import dataclass
 
-from torch import Tensor, nn
+from torch import nn
 
-from convzoo.blocks.attention import SqueezeExcite
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
+from convzoo.blocks.residual import Bottleneck
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
-__all__ = ["AnyNet", "AnyNetBlock", "AnyNetConfig", "AnyNetStage", "RegNetParams", "regnet_stages"]
+__all__ = ["AnyNet", "AnyNetConfig", "AnyNetStage", "RegNetParams", "anynet_block", "regnet_stages"]
 
 WIDTH_QUANTUM = 8  # Eq. 4: block widths are multiples of 8
 
@@ -207,43 +207,28 @@ REGNETY_1_6GF = RegNetParams(
 )  # fmt: skip
 
 
-class AnyNetBlock(nn.Module):
-    """X block (Fig. 4): relu(shortcut(x) + conv3(conv2(conv1(x)))); Y block adds ``se``."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        *,
-        stride: int = 1,
-        bottleneck_ratio: float = 1.0,
-        group_width: int = 1,
-        se_ratio: float = 0.0,
-    ) -> None:
-        super().__init__()
-        inner = int(out_channels / bottleneck_ratio)
-        self.conv1 = ConvNormAct(in_channels, inner, 1)
-        self.conv2 = ConvNormAct(inner, inner, 3, stride=stride, groups=inner // group_width)
-        # Y block: SE on the 3x3 conv's output, its bottleneck sized from the block input
-        self.se = (
-            SqueezeExcite(inner, reduced_channels=round(se_ratio * in_channels))
-            if se_ratio > 0
-            else None
-        )
-        self.conv3 = ConvNormAct(inner, out_channels, 1, act=None)
-        needs_projection = stride != 1 or in_channels != out_channels
-        self.shortcut = (
-            ConvNormAct(in_channels, out_channels, 1, stride=stride, act=None)
-            if needs_projection
-            else nn.Identity()
-        )
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.conv2(self.conv1(x))
-        if self.se is not None:
-            y = self.se(y)
-        return self.act(self.shortcut(x) + self.conv3(y))
+def anynet_block(
+    in_channels: int,
+    out_channels: int,
+    *,
+    stride: int,
+    bottleneck_ratio: float,
+    group_width: int,
+    se_ratio: float,
+) -> Bottleneck:
+    """X block (Fig. 4): a residual bottleneck 1x1 -> 3x3 (groups of `group_width`) -> 1x1
+    with a projection where the shape changes; the Y block adds SE after the 3x3, its
+    squeeze sized from the block's input width."""
+    inner = int(out_channels / bottleneck_ratio)
+    return Bottleneck(
+        in_channels,
+        out_channels,
+        stride=stride,
+        width=inner,
+        groups=inner // group_width,
+        se_at="3x3",
+        se_channels=round(se_ratio * in_channels),
+    )
 
 
 class AnyNet(ConvNet):
@@ -279,7 +264,7 @@ class AnyNet(ConvNet):
             for block in range(1, row.depth + 1):
                 stage.add_module(
                     f"block{block}",
-                    AnyNetBlock(
+                    anynet_block(
                         channels,
                         row.width,
                         stride=2 if block == 1 else 1,  # each stage halves H, W once
