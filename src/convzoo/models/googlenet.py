@@ -26,7 +26,6 @@ Deviations: see each card. ``googlenet_bn`` is torchvision's ``googlenet``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
@@ -35,7 +34,7 @@ from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule
+from convzoo.blocks.inception import BranchBuilder, Branches, Chain, Conv, Pool
 from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
@@ -153,37 +152,27 @@ BN_INCEPTION = GoogLeNetConfig(
 )  # fmt: skip
 
 
-def _pool(kind: str, stride: int) -> nn.Module:
-    if kind == "avg":
-        return nn.AvgPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
-    return nn.MaxPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
+def inception_branches(row: InceptionRow, wide_kernels: tuple[int, ...]) -> Branches:
+    """The four branches of one Table 1 row (a width of 0 drops the 1x1 / projection).
 
-
-def inception_module(
-    in_channels: int, row: InceptionRow, wide_kernels: tuple[int, ...], conv: partial
-) -> InceptionModule:
-    """The four branches of one Table 1 row (a width of 0 drops the 1x1 / projection)."""
+    The stride of BN-Inception's 3c and 4e goes on each branch's last conv, which
+    keeps its padding there, and on the pool.
+    """
     s = row.stride
-    branches: dict[str, nn.Module] = {}
+    branches: dict[str, Chain] = {}
     if row.conv1x1:
-        branches["branch1x1"] = conv(in_channels, row.conv1x1, 1)
-    branches["branch3x3"] = nn.Sequential(
-        conv(in_channels, row.conv3x3.reduce, 1),
-        conv(row.conv3x3.reduce, row.conv3x3.out, 3, stride=s),
-    )
-    wide: list[nn.Module] = [conv(in_channels, row.conv5x5.reduce, 1)]
-    width = row.conv5x5.reduce
-    for i, k in enumerate(wide_kernels, start=1):  # the stride (3c, 4e) goes on the last conv
-        wide.append(conv(width, row.conv5x5.out, k, stride=s if i == len(wide_kernels) else 1))
-        width = row.conv5x5.out
-    branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = nn.Sequential(*wide)
-    pool = _pool(row.pool, s)
+        branches["branch1x1"] = (Conv(row.conv1x1),)
+    branches["branch3x3"] = (Conv(row.conv3x3.reduce), Conv(row.conv3x3.out, 3, s, valid=False))
+    wide = [Conv(row.conv5x5.reduce)]
+    for i, k in enumerate(wide_kernels, start=1):
+        wide.append(Conv(row.conv5x5.out, k, s if i == len(wide_kernels) else 1, valid=False))
+    branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = tuple(wide)
+    pool = Pool(row.pool, stride=s)
     if row.pool_proj:
-        proj = conv(in_channels, row.pool_proj, 1)
-        branches["branch_pool"] = nn.Sequential(OrderedDict(pool=pool, proj=proj))
-    else:
-        branches["branch_pool"] = pool  # pass-through: keeps in_channels
-    return InceptionModule(in_channels, branches)
+        branches["branch_pool"] = {"pool": pool, "proj": Conv(row.pool_proj)}
+    else:  # the pooled input passes through and keeps in_channels
+        branches["branch_pool"] = (pool,)
+    return branches
 
 
 class AuxHead(nn.Module):
@@ -240,6 +229,7 @@ class GoogLeNet(AuxClassifierNet):
         )
         norm = partial(nn.BatchNorm2d, eps=1e-3) if config.batch_norm else None
         conv = partial(ConvNormAct, norm=norm)
+        build = BranchBuilder(conv, ceil_mode=True)
         self.stem = nn.Sequential()
         self.stem.add_module("conv1", conv(in_channels, 64, 7, stride=2))  # 112x112
         self.stem.add_module("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 56x56
@@ -260,7 +250,7 @@ class GoogLeNet(AuxClassifierNet):
             if index > 0 and config.stage_pool is not None:  # halves H, W
                 stage.add_module("pool", nn.MaxPool2d(config.stage_pool, stride=2, ceil_mode=True))
             for row in rows:
-                module = inception_module(channels, row, config.wide_kernels, conv)
+                module = build.module(channels, inception_branches(row, config.wide_kernels))
                 stage.add_module(row.name, module)
                 channels = module.out_channels  # e.g. 3a: 64 + 128 + 32 + 32 = 256
                 if aux_logits and row.name in config.aux_after:

@@ -21,13 +21,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
 
 from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule
+from convzoo.blocks.inception import (
+    BranchBuilder,
+    Branches,
+    Conv,
+    InceptionModule,
+    Pool,
+    Split,
+)
 from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
@@ -45,47 +51,6 @@ __all__ = [
     "Split",
     "StageSpec",
 ]
-
-
-@dataclass(frozen=True)
-class Conv:
-    """Conv -> BN -> ReLU with `out` filters."""
-
-    out: int
-    kernel: int | tuple[int, int] = 1
-    stride: int = 1
-    valid: bool = False  # no padding (always so at stride 2)
-
-    def __post_init__(self) -> None:
-        if self.out < 1 or self.stride not in (1, 2):
-            raise ValueError(f"Conv needs out >= 1 and stride 1 or 2, got {self}")
-
-
-@dataclass(frozen=True)
-class Pool:
-    """3x3 pooling; stride 2 pools are unpadded, stride 1 pools keep H x W."""
-
-    kind: Literal["max", "avg"] = "max"
-    stride: int = 2
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("max", "avg") or self.stride not in (1, 2):
-            raise ValueError(f"Pool needs kind 'max' or 'avg' and stride 1 or 2, got {self}")
-
-
-@dataclass(frozen=True)
-class Split:
-    """Figure 7's expansion: a 1x3 and a 3x1 conv side by side, `out` filters each."""
-
-    out: int
-
-    def __post_init__(self) -> None:
-        if self.out < 1:
-            raise ValueError(f"Split needs out >= 1, got {self}")
-
-
-Layer = Conv | Pool | Split
-Branches = Mapping[str, tuple[Layer, ...]]  # branch name -> chain of layers
 
 
 @dataclass(frozen=True)
@@ -121,46 +86,13 @@ class InceptionNetConfig:
 
 
 # -- module builders ---------------------------------------------------------
-class _Builder:
-    """Turns specs into modules; every conv is conv -> BN (eps 1e-3, as the twins) -> ReLU."""
+class _Builder(BranchBuilder):
+    """Every conv is conv -> BN (eps 1e-3, as the twins) -> ReLU; modules, residual
+    blocks and single layers of a stage."""
 
     def __init__(self, avg_pool_count_pad: bool) -> None:
-        self.conv = partial(ConvNormAct, norm=partial(nn.BatchNorm2d, eps=1e-3))
-        self.count_pad = avg_pool_count_pad
-
-    def layer(self, channels: int, spec: Layer) -> tuple[nn.Module, int]:
-        if isinstance(spec, Conv):
-            pad = 0 if spec.valid or spec.stride > 1 else None
-            conv = self.conv(channels, spec.out, spec.kernel, stride=spec.stride, padding=pad)
-            return conv, spec.out
-        if isinstance(spec, Split):
-            split = InceptionModule(
-                channels,
-                {
-                    "conv1x3": self.conv(channels, spec.out, (1, 3)),
-                    "conv3x1": self.conv(channels, spec.out, (3, 1)),
-                },
-            )
-            return split, 2 * spec.out
-        pad = 1 if spec.stride == 1 else 0
-        if spec.kind == "avg":
-            pool = nn.AvgPool2d(
-                3, stride=spec.stride, padding=pad, count_include_pad=self.count_pad
-            )
-            return pool, channels
-        return nn.MaxPool2d(3, stride=spec.stride, padding=pad), channels
-
-    def branch(self, channels: int, chain: tuple[Layer, ...]) -> nn.Module:
-        layers = []
-        for spec in chain:
-            module, channels = self.layer(channels, spec)
-            layers.append(module)
-        return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
-
-    def module(self, channels: int, branches: Branches) -> InceptionModule:
-        return InceptionModule(
-            channels, {name: self.branch(channels, chain) for name, chain in branches.items()}
-        )
+        conv = partial(ConvNormAct, norm=partial(nn.BatchNorm2d, eps=1e-3))
+        super().__init__(conv, count_include_pad=avg_pool_count_pad)
 
     def build(self, channels: int, spec: LayerSpec) -> tuple[nn.Module, int]:
         if isinstance(spec, Residual):
