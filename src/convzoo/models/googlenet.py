@@ -42,36 +42,33 @@ from convzoo.models.base import (
 )
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
-__all__ = ["Bottleneck", "GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
-
-
-@dataclass(frozen=True)
-class Bottleneck:
-    """A 1x1 "reduce" convolution, then the wider kernel(s) with `out` filters."""
-
-    reduce: int
-    out: int
-
-    def __post_init__(self) -> None:
-        if self.reduce < 1 or self.out < 1:
-            raise ValueError(f"Bottleneck widths must be >= 1, got {self}")
+__all__ = ["GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
 
 
 @dataclass(frozen=True)
 class InceptionRow:
-    """One inception line of GoogLeNet's Table 1 / BN-Inception's Figure 5."""
+    """One inception line of GoogLeNet's Table 1 / BN-Inception's Figure 5, column by column.
+
+    ``r5x5``/``n5x5`` hold BN-Inception's "double #3x3 reduce"/"double #3x3".
+    """
 
     name: str  # "3a"
-    conv1x1: int  # 0: no 1x1 branch (BN-Inception's stride-2 modules)
-    conv3x3: Bottleneck
-    conv5x5: Bottleneck  # GoogLeNet: one 5x5; BN-Inception: the "double 3x3" branch
-    pool_proj: int  # 0: the pooled input passes through unchanged
+    n1x1: int  # "#1x1"; 0: no 1x1 branch (BN-Inception's stride-2 modules)
+    r3x3: int  # "#3x3 reduce"
+    n3x3: int  # "#3x3"
+    r5x5: int  # "#5x5 reduce"
+    n5x5: int  # "#5x5"
+    proj: int  # "pool proj"; 0: the pooled input passes through unchanged
     pool: Literal["max", "avg"] = "max"
     stride: Literal[1, 2] = 1
 
     def __post_init__(self) -> None:
-        if self.conv1x1 < 0 or self.pool_proj < 0 or self.stride not in (1, 2):
-            raise ValueError(f"InceptionRow needs widths >= 0 and stride 1 or 2, got {self}")
+        reduced = (self.r3x3, self.n3x3, self.r5x5, self.n5x5)
+        if min(reduced) < 1 or min(self.n1x1, self.proj) < 0 or self.stride not in (1, 2):
+            raise ValueError(
+                f"InceptionRow needs reduce/3x3/5x5 widths >= 1, the others >= 0 and stride "
+                f"1 or 2, got {self}"
+            )
         if self.pool not in ("max", "avg"):
             raise ValueError(f"InceptionRow pool must be 'max' or 'avg', got {self.pool!r}")
 
@@ -79,47 +76,39 @@ class InceptionRow:
 # Table 1 of Szegedy et al. 2014, the inception rows, grouped by grid size.
 GOOGLENET_ROWS = (
     (  # 28x28
-        InceptionRow("3a", 64, Bottleneck(96, 128), Bottleneck(16, 32), pool_proj=32),
-        InceptionRow("3b", 128, Bottleneck(128, 192), Bottleneck(32, 96), pool_proj=64),
+        InceptionRow("3a", n1x1=64, r3x3=96, n3x3=128, r5x5=16, n5x5=32, proj=32),
+        InceptionRow("3b", n1x1=128, r3x3=128, n3x3=192, r5x5=32, n5x5=96, proj=64),
     ),
     (  # 14x14
-        InceptionRow("4a", 192, Bottleneck(96, 208), Bottleneck(16, 48), pool_proj=64),
-        InceptionRow("4b", 160, Bottleneck(112, 224), Bottleneck(24, 64), pool_proj=64),
-        InceptionRow("4c", 128, Bottleneck(128, 256), Bottleneck(24, 64), pool_proj=64),
-        InceptionRow("4d", 112, Bottleneck(144, 288), Bottleneck(32, 64), pool_proj=64),
-        InceptionRow("4e", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
+        InceptionRow("4a", n1x1=192, r3x3=96, n3x3=208, r5x5=16, n5x5=48, proj=64),
+        InceptionRow("4b", n1x1=160, r3x3=112, n3x3=224, r5x5=24, n5x5=64, proj=64),
+        InceptionRow("4c", n1x1=128, r3x3=128, n3x3=256, r5x5=24, n5x5=64, proj=64),
+        InceptionRow("4d", n1x1=112, r3x3=144, n3x3=288, r5x5=32, n5x5=64, proj=64),
+        InceptionRow("4e", n1x1=256, r3x3=160, n3x3=320, r5x5=32, n5x5=128, proj=128),
     ),
     (  # 7x7
-        InceptionRow("5a", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
-        InceptionRow("5b", 384, Bottleneck(192, 384), Bottleneck(48, 128), pool_proj=128),
+        InceptionRow("5a", n1x1=256, r3x3=160, n3x3=320, r5x5=32, n5x5=128, proj=128),
+        InceptionRow("5b", n1x1=384, r3x3=192, n3x3=384, r5x5=48, n5x5=128, proj=128),
     ),
 )
 
-# Figure 5 of Ioffe & Szegedy 2015; conv5x5 holds the "double #3x3 reduce, double #3x3".
+# Figure 5 of Ioffe & Szegedy 2015; r5x5, n5x5 hold "double #3x3 reduce, double #3x3".
 BN_INCEPTION_ROWS = (
     (  # 28x28
-        InceptionRow("3a", 64, Bottleneck(64, 64), Bottleneck(64, 96), pool_proj=32, pool="avg"),
-        InceptionRow("3b", 64, Bottleneck(64, 96), Bottleneck(64, 96), pool_proj=64, pool="avg"),
+        InceptionRow("3a", n1x1=64, r3x3=64, n3x3=64, r5x5=64, n5x5=96, proj=32, pool="avg"),
+        InceptionRow("3b", n1x1=64, r3x3=64, n3x3=96, r5x5=64, n5x5=96, proj=64, pool="avg"),
     ),
     (  # 14x14
-        InceptionRow("3c", 0, Bottleneck(128, 160), Bottleneck(64, 96), pool_proj=0, stride=2),
-        InceptionRow("4a", 224, Bottleneck(64, 96), Bottleneck(96, 128), pool_proj=128, pool="avg"),
-        InceptionRow(
-            "4b", 192, Bottleneck(96, 128), Bottleneck(96, 128), pool_proj=128, pool="avg"
-        ),
-        InceptionRow(
-            "4c", 160, Bottleneck(128, 160), Bottleneck(128, 160), pool_proj=128, pool="avg"
-        ),
-        InceptionRow(
-            "4d", 96, Bottleneck(128, 192), Bottleneck(160, 192), pool_proj=128, pool="avg"
-        ),
+        InceptionRow("3c", n1x1=0, r3x3=128, n3x3=160, r5x5=64, n5x5=96, proj=0, stride=2),
+        InceptionRow("4a", n1x1=224, r3x3=64, n3x3=96, r5x5=96, n5x5=128, proj=128, pool="avg"),
+        InceptionRow("4b", n1x1=192, r3x3=96, n3x3=128, r5x5=96, n5x5=128, proj=128, pool="avg"),
+        InceptionRow("4c", n1x1=160, r3x3=128, n3x3=160, r5x5=128, n5x5=160, proj=128, pool="avg"),
+        InceptionRow("4d", n1x1=96, r3x3=128, n3x3=192, r5x5=160, n5x5=192, proj=128, pool="avg"),
     ),
     (  # 7x7
-        InceptionRow("4e", 0, Bottleneck(128, 192), Bottleneck(192, 256), pool_proj=0, stride=2),
-        InceptionRow(
-            "5a", 352, Bottleneck(192, 320), Bottleneck(160, 224), pool_proj=128, pool="avg"
-        ),
-        InceptionRow("5b", 352, Bottleneck(192, 320), Bottleneck(192, 224), pool_proj=128),
+        InceptionRow("4e", n1x1=0, r3x3=128, n3x3=192, r5x5=192, n5x5=256, proj=0, stride=2),
+        InceptionRow("5a", n1x1=352, r3x3=192, n3x3=320, r5x5=160, n5x5=224, proj=128, pool="avg"),
+        InceptionRow("5b", n1x1=352, r3x3=192, n3x3=320, r5x5=192, n5x5=224, proj=128),
     ),
 )
 
@@ -160,16 +149,16 @@ def inception_branches(row: InceptionRow, wide_kernels: tuple[int, ...]) -> Bran
     """
     s = row.stride
     branches: dict[str, Chain] = {}
-    if row.conv1x1:
-        branches["branch1x1"] = (Conv(row.conv1x1),)
-    branches["branch3x3"] = (Conv(row.conv3x3.reduce), Conv(row.conv3x3.out, 3, s, valid=False))
-    wide = [Conv(row.conv5x5.reduce)]
+    if row.n1x1:
+        branches["branch1x1"] = (Conv(row.n1x1),)
+    branches["branch3x3"] = (Conv(row.r3x3), Conv(row.n3x3, 3, s, valid=False))
+    wide = [Conv(row.r5x5)]
     for i, k in enumerate(wide_kernels, start=1):
-        wide.append(Conv(row.conv5x5.out, k, s if i == len(wide_kernels) else 1, valid=False))
+        wide.append(Conv(row.n5x5, k, s if i == len(wide_kernels) else 1, valid=False))
     branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = tuple(wide)
     pool = Pool(row.pool, stride=s)
-    if row.pool_proj:
-        branches["branch_pool"] = {"pool": pool, "proj": Conv(row.pool_proj)}
+    if row.proj:
+        branches["branch_pool"] = {"pool": pool, "proj": Conv(row.proj)}
     else:  # the pooled input passes through and keeps in_channels
         branches["branch_pool"] = (pool,)
     return branches

@@ -128,7 +128,7 @@ def imagenet_stages(
     outs = tuple(4 * b for b in base) if bottleneck else base
     widths = widths if widths is not None else (None,) * 4
     return tuple(
-        ResidualStage(name, depth, out, 1 if i == 0 else 2, width=width)
+        ResidualStage(name, depth=depth, out_channels=out, stride=1 if i == 0 else 2, width=width)
         for i, (name, depth, out, width) in enumerate(zip(names, depths, outs, widths, strict=True))
     )
 
@@ -143,7 +143,9 @@ def cifar_stages(
     """Section 4.2: three stages on 32, 16, 8 pixel maps (stride 2 from the second)."""
     widths = widths if widths is not None else (None, None, None)
     return tuple(
-        ResidualStage(name, blocks_per_stage, out, 1 if i == 0 else 2, width=width)
+        ResidualStage(
+            name, depth=blocks_per_stage, out_channels=out, stride=1 if i == 0 else 2, width=width
+        )
         for i, (name, out, width) in enumerate(zip(names, out_channels, widths, strict=True))
     )
 

@@ -72,10 +72,14 @@ SE_RESNEXT50_32X4D = ResNetConfig(
 # Section 6 / Table 8: SENet-154, blocks (3, 8, 36, 3); 3x3 width = output width.
 SENET154 = ResNetConfig(
     stages=(
-        ResidualStage("conv2_x", 3, 256, 1, width=256, reduce_width=128),
-        ResidualStage("conv3_x", 8, 512, 2, width=512, reduce_width=256),
-        ResidualStage("conv4_x", 36, 1024, 2, width=1024, reduce_width=512),
-        ResidualStage("conv5_x", 3, 2048, 2, width=2048, reduce_width=1024),
+        ResidualStage("conv2_x", depth=3, out_channels=256, stride=1, width=256, reduce_width=128),
+        ResidualStage("conv3_x", depth=8, out_channels=512, stride=2, width=512, reduce_width=256),
+        ResidualStage(
+            "conv4_x", depth=36, out_channels=1024, stride=2, width=1024, reduce_width=512
+        ),
+        ResidualStage(
+            "conv5_x", depth=3, out_channels=2048, stride=2, width=2048, reduce_width=1024
+        ),
     ),
     block="bottleneck",
     stem="deep",
