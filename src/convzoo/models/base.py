@@ -14,12 +14,14 @@ Inputs are checked at the boundary so a wrong shape gives a readable
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
+
+from convzoo.registry import ModelCard, register
 
 __all__ = [
     "AuxClassifierNet",
@@ -30,7 +32,10 @@ __all__ = [
     "FeatureInfoList",
     "FinalNormNet",
     "new_output_layer",
+    "register_variant",
 ]
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class AuxOutput(NamedTuple):
@@ -342,3 +347,20 @@ def init_weights_like_torchvision(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0, 0.01)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+def register_variant(
+    card: ModelCard, model: type[M], *args: Any, **defaults: Any
+) -> Callable[..., M]:
+    """Register ``model(*args, **defaults)`` under ``card.name``; keyword overrides win.
+
+    Families whose variants differ only in their table row and defaults register
+    them from a table in a loop instead of one near-identical function each.
+    """
+
+    def build(**overrides: Any) -> M:
+        return model(*args, **{**defaults, **overrides})
+
+    build.__name__ = build.__qualname__ = card.name
+    build.__annotations__ = {"return": model}  # `accepted_overrides` reads the class
+    return register(card)(build)

@@ -30,8 +30,13 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.mobile import ConvHead, InvertedResidualRow, inverted_residual_stage
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
     "PUBLISHED",
@@ -310,48 +315,13 @@ def _card(variant: str) -> ModelCard:
     )
 
 
-def _published(variant: str, overrides: dict) -> dict:
+def _published(variant: str) -> dict:
     kwargs = _scaling_kwargs(PUBLISHED[variant])
     if variant in ("b5", "b6", "b7"):  # torchvision ports these from TF with its settings
         kwargs.update(norm_eps=1e-3, norm_momentum=0.01)
-    return {**kwargs, **overrides}
+    return kwargs
 
 
-@register(_card("b0"))
-def efficientnet_b0(**overrides) -> EfficientNet:  # 5,288,548 params, 0.39G MACs
-    return EfficientNet(B0_TABLE, **_published("b0", overrides))
-
-
-@register(_card("b1"))
-def efficientnet_b1(**overrides) -> EfficientNet:  # 7,794,184 params, 0.69G MACs
-    return EfficientNet(B0_TABLE, **_published("b1", overrides))
-
-
-@register(_card("b2"))
-def efficientnet_b2(**overrides) -> EfficientNet:  # 9,109,994 params, 0.99G MACs
-    return EfficientNet(B0_TABLE, **_published("b2", overrides))
-
-
-@register(_card("b3"))
-def efficientnet_b3(**overrides) -> EfficientNet:  # 12,233,232 params, 1.83G MACs
-    return EfficientNet(B0_TABLE, **_published("b3", overrides))
-
-
-@register(_card("b4"))
-def efficientnet_b4(**overrides) -> EfficientNet:  # 19,341,616 params, 4.39G MACs
-    return EfficientNet(B0_TABLE, **_published("b4", overrides))
-
-
-@register(_card("b5"))
-def efficientnet_b5(**overrides) -> EfficientNet:  # 30,389,784 params, 10.27G MACs
-    return EfficientNet(B0_TABLE, **_published("b5", overrides))
-
-
-@register(_card("b6"))
-def efficientnet_b6(**overrides) -> EfficientNet:  # 43,040,704 params, 19.07G MACs
-    return EfficientNet(B0_TABLE, **_published("b6", overrides))
-
-
-@register(_card("b7"))
-def efficientnet_b7(**overrides) -> EfficientNet:  # 66,347,960 params, 37.75G MACs
-    return EfficientNet(B0_TABLE, **_published("b7", overrides))
+# efficientnet_b0 .. efficientnet_b7 (5.3M .. 66.3M params, 0.39G .. 37.75G MACs measured)
+for _variant in PUBLISHED:
+    register_variant(_card(_variant), EfficientNet, B0_TABLE, **_published(_variant))

@@ -36,8 +36,13 @@ from torch import nn
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.residual import Bottleneck
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
+from convzoo.registry import ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["AnyNet", "AnyNetConfig", "AnyNetStage", "RegNetParams", "anynet_block", "regnet_stages"]
 
@@ -376,41 +381,20 @@ def _card(
     )
 
 
-@register(_card("regnetx_200mf", "2.7M", "0.2G", "regnetx_002"))
-def regnetx_200mf(**overrides) -> AnyNet:  # 2.68M params, 0.20G MACs
-    return AnyNet(REGNETX_200MF, **overrides)
-
-
-@register(_card("regnetx_400mf", "5.2M", "0.4G", "regnetx_004"))
-def regnetx_400mf(**overrides) -> AnyNet:  # 5.16M params, 0.40G MACs
-    return AnyNet(REGNETX_400MF, **overrides)
-
-
-@register(_card("regnetx_800mf", "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"))
-def regnetx_800mf(**overrides) -> AnyNet:  # 7.26M params, 0.80G MACs
-    return AnyNet(REGNETX_800MF, **overrides)
-
-
-@register(_card("regnetx_1_6gf", "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"))
-def regnetx_1_6gf(**overrides) -> AnyNet:  # 9.19M params, 1.60G MACs
-    return AnyNet(REGNETX_1_6GF, **overrides)
-
-
-@register(_card("regnety_200mf", "3.2M", "0.2G", "regnety_002"))
-def regnety_200mf(**overrides) -> AnyNet:  # 3.16M params, 0.20G MACs
-    return AnyNet(REGNETY_200MF, **overrides)
-
-
-@register(_card("regnety_400mf", "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"))
-def regnety_400mf(**overrides) -> AnyNet:  # 4.34M params, 0.40G MACs
-    return AnyNet(REGNETY_400MF, **overrides)
-
-
-@register(_card("regnety_800mf", "6.3M", "0.8G", "regnety_008"))
-def regnety_800mf(**overrides) -> AnyNet:  # 6.26M params, 0.80G MACs
-    return AnyNet(REGNETY_800MF, **overrides)
-
-
-@register(_card("regnety_1_6gf", "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"))
-def regnety_1_6gf(**overrides) -> AnyNet:  # 11.20M params, 1.61G MACs
-    return AnyNet(REGNETY_1_6GF, **overrides)
+# The appendix's params and flops; timm's and (where it builds the same widths) torchvision's twin.
+register_variant(_card("regnetx_200mf", "2.7M", "0.2G", "regnetx_002"), AnyNet, REGNETX_200MF)
+register_variant(_card("regnetx_400mf", "5.2M", "0.4G", "regnetx_004"), AnyNet, REGNETX_400MF)
+register_variant(
+    _card("regnetx_800mf", "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"), AnyNet, REGNETX_800MF
+)
+register_variant(
+    _card("regnetx_1_6gf", "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"), AnyNet, REGNETX_1_6GF
+)
+register_variant(_card("regnety_200mf", "3.2M", "0.2G", "regnety_002"), AnyNet, REGNETY_200MF)
+register_variant(
+    _card("regnety_400mf", "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"), AnyNet, REGNETY_400MF
+)
+register_variant(_card("regnety_800mf", "6.3M", "0.8G", "regnety_008"), AnyNet, REGNETY_800MF)
+register_variant(
+    _card("regnety_1_6gf", "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"), AnyNet, REGNETY_1_6GF
+)
