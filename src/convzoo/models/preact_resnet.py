@@ -22,6 +22,9 @@ BN-ReLU before pooling (section 4.1).
 
 from __future__ import annotations
 
+from typing import Any
+
+from convzoo.models.base import register_variant
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -131,6 +134,11 @@ def _cifar_accuracy(depth: int) -> Accuracy:
     )
 
 
+def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
+    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
+    register_variant(_card(name, *args, **kwargs), ResNet, config)
+
+
 def _card(
     name: str,
     table: str,
@@ -183,31 +191,24 @@ def preact_resnet50(**overrides) -> ResNet:  # 25.5M params, 4.1G MACs
     return ResNet(PREACT_RESNET50, **overrides)
 
 
-@register(
-    _card(
-        "preact_resnet164",
-        "Table 2, ResNet-164 (pre-activation)",
-        params="1.7M",
-        cifar=True,
-        accuracy=_cifar_accuracy(164),
-    )
-)
-def preact_resnet164(**overrides) -> ResNet:  # 1.7M params
-    return ResNet(PREACT_RESNET164, **overrides)
+_register(
+    "preact_resnet164",
+    PREACT_RESNET164,
+    "Table 2, ResNet-164 (pre-activation)",
+    params="1.7M",
+    cifar=True,
+    accuracy=_cifar_accuracy(164),
+)  # 1.7M params
 
-
-@register(
-    _card(
-        "preact_resnet1001",
-        "Table 2, ResNet-1001 (pre-activation)",
-        params="10.2M",
-        cifar=True,
-        accuracy=_cifar_accuracy(1001),
-        deviations=(
-            "none in the layers, but we count 10,327,706 parameters (10.3M) where Table 2 "
-            "prints 10.2M; without the 149,216 BN scales and shifts it is 10,178,490",
-        ),
-    )
-)
-def preact_resnet1001(**overrides) -> ResNet:  # 10.3M params
-    return ResNet(PREACT_RESNET1001, **overrides)
+_register(
+    "preact_resnet1001",
+    PREACT_RESNET1001,
+    "Table 2, ResNet-1001 (pre-activation)",
+    params="10.2M",
+    cifar=True,
+    accuracy=_cifar_accuracy(1001),
+    deviations=(
+        "none in the layers, but we count 10,327,706 parameters (10.3M) where Table 2 "
+        "prints 10.2M; without the 149,216 BN scales and shifts it is 10,178,490",
+    ),
+)  # 10.3M params

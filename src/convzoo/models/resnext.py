@@ -21,7 +21,10 @@ here, with the registry names ``<depth>_<C>x<d>d``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.base import register_variant
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -30,7 +33,7 @@ from convzoo.models.resnet import (
     imagenet_stages,
     torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__: list[str] = []
 
@@ -110,6 +113,11 @@ _SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
 _CIFAR_PROTOCOL = "32x32 test images; the mean of 10 runs"
 
 
+def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
+    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
+    register_variant(_card(name, *args, **kwargs), ResNet, config)
+
+
 def _card(
     name: str,
     table: str,
@@ -148,84 +156,59 @@ def _card(
     )
 
 
-@register(
-    _card(
-        "resnext50_32x4d",
-        "Table 1, ResNeXt-50 (32x4d)",
-        params="25.0M",
-        macs="4.2G",
-        twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
-        accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
-    )
-)
-def resnext50_32x4d(**overrides) -> ResNet:  # 25.0M params, 4.3G MACs
-    return ResNet(RESNEXT50_32X4D, **overrides)
+_register(
+    "resnext50_32x4d",
+    RESNEXT50_32X4D,
+    "Table 1, ResNeXt-50 (32x4d)",
+    params="25.0M",
+    macs="4.2G",
+    twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
+    accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
+)  # 25.0M params, 4.3G MACs
 
+_register(
+    "resnext101_32x4d",
+    RESNEXT101_32X4D,
+    "Table 1 template at 101 layers (Table 3/5), 32x4d",
+    twins=(("timm", "resnext101_32x4d"),),
+    accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
+)  # 44.2M params, 8.0G MACs
 
-@register(
-    _card(
-        "resnext101_32x4d",
-        "Table 1 template at 101 layers (Table 3/5), 32x4d",
-        twins=(("timm", "resnext101_32x4d"),),
-        accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
-    )
-)
-def resnext101_32x4d(**overrides) -> ResNet:  # 44.2M params, 8.0G MACs
-    return ResNet(RESNEXT101_32X4D, **overrides)
+_register(
+    "resnext101_32x8d",
+    RESNEXT101_32X8D,
+    "Table 1 template at 101 layers, 32x8d",
+    twins=(("torchvision", "resnext101_32x8d"),),
+    accuracy_note="the paper trains no 32x8d network; it is torchvision's",
+)  # 88.8M params, 16.4G MACs
 
+_register(
+    "resnext101_64x4d",
+    RESNEXT101_64X4D,
+    "Table 5, ResNeXt-101 (64x4d)",
+    twins=(("torchvision", "resnext101_64x4d"),),
+    accuracy=Accuracy.from_error(20.4, 5.3, source="Table 5", protocol="single 224x224 crop"),
+)  # 83.5M params, 15.5G MACs
 
-@register(
-    _card(
-        "resnext101_32x8d",
-        "Table 1 template at 101 layers, 32x8d",
-        twins=(("torchvision", "resnext101_32x8d"),),
-        accuracy_note="the paper trains no 32x8d network; it is torchvision's",
-    )
-)
-def resnext101_32x8d(**overrides) -> ResNet:  # 88.8M params, 16.4G MACs
-    return ResNet(RESNEXT101_32X8D, **overrides)
+_register(
+    "resnext29_8x64d",
+    RESNEXT29_8X64D,
+    "Table 7, ResNeXt-29 8x64d",
+    params="34.4M",
+    cifar=True,
+    accuracy=Accuracy.from_error(
+        3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+    ),
+)  # 34.4M params
 
-
-@register(
-    _card(
-        "resnext101_64x4d",
-        "Table 5, ResNeXt-101 (64x4d)",
-        twins=(("torchvision", "resnext101_64x4d"),),
-        accuracy=Accuracy.from_error(20.4, 5.3, source="Table 5", protocol="single 224x224 crop"),
-    )
-)
-def resnext101_64x4d(**overrides) -> ResNet:  # 83.5M params, 15.5G MACs
-    return ResNet(RESNEXT101_64X4D, **overrides)
-
-
-@register(
-    _card(
-        "resnext29_8x64d",
-        "Table 7, ResNeXt-29 8x64d",
-        params="34.4M",
-        cifar=True,
-        accuracy=Accuracy.from_error(
-            3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-        ),
-    )
-)
-def resnext29_8x64d(**overrides) -> ResNet:  # 34.4M params
-    return ResNet(RESNEXT29_8X64D, **overrides)
-
-
-@register(
-    _card(
-        "resnext29_16x64d",
-        "Table 7, ResNeXt-29 16x64d",
-        params="68.1M",
-        cifar=True,
-        accuracy=Accuracy.from_error(
-            3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-        ),
-        deviations=(
-            "none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",
-        ),
-    )
-)
-def resnext29_16x64d(**overrides) -> ResNet:  # 68.2M params
-    return ResNet(RESNEXT29_16X64D, **overrides)
+_register(
+    "resnext29_16x64d",
+    RESNEXT29_16X64D,
+    "Table 7, ResNeXt-29 16x64d",
+    params="68.1M",
+    cifar=True,
+    accuracy=Accuracy.from_error(
+        3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+    ),
+    deviations=("none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",),
+)  # 68.2M params

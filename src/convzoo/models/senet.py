@@ -26,7 +26,10 @@ timm's ``legacy_seresnet*``, ``legacy_seresnext50_32x4d`` and
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.base import register_variant
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResidualStage,
@@ -34,7 +37,7 @@ from convzoo.models.resnet import (
     ResNetConfig,
     imagenet_stages,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["timm_legacy_senet_rules"]
 
@@ -136,6 +139,11 @@ def _table_2(top1_error: float, top5_error: float) -> Accuracy:
     return Accuracy.from_error(top1_error, top5_error, source="Table 2", protocol=_SINGLE_CROP)
 
 
+def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
+    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
+    register_variant(_card(name, *args, **kwargs), ResNet, config)
+
+
 def _card(
     name: str,
     table: str,
@@ -170,66 +178,47 @@ def _card(
     )
 
 
-@register(
-    _card(
-        "se_resnet50",
-        "Table 1, SE-ResNet-50",
-        "legacy_seresnet50",
-        params="28.1M",
-        macs="3.87G",
-        accuracy=_table_2(23.29, 6.62),
-    )
-)
-def se_resnet50(**overrides) -> ResNet:  # 28.1M params, 3.9G MACs
-    return ResNet(SE_RESNET50, **overrides)
+_register(
+    "se_resnet50",
+    SE_RESNET50,
+    "Table 1, SE-ResNet-50",
+    "legacy_seresnet50",
+    params="28.1M",
+    macs="3.87G",
+    accuracy=_table_2(23.29, 6.62),
+)  # 28.1M params, 3.9G MACs
 
+_register(
+    "se_resnet101",
+    SE_RESNET101,
+    "Table 2, SE-ResNet-101",
+    "legacy_seresnet101",
+    macs="7.60G",
+    accuracy=_table_2(22.38, 6.07),
+)  # 49.3M params, 7.6G MACs
 
-@register(
-    _card(
-        "se_resnet101",
-        "Table 2, SE-ResNet-101",
-        "legacy_seresnet101",
-        macs="7.60G",
-        accuracy=_table_2(22.38, 6.07),
-    )
-)
-def se_resnet101(**overrides) -> ResNet:  # 49.3M params, 7.6G MACs
-    return ResNet(SE_RESNET101, **overrides)
+_register(
+    "se_resnet152",
+    SE_RESNET152,
+    "Table 2, SE-ResNet-152",
+    "legacy_seresnet152",
+    macs="11.32G",
+    accuracy=_table_2(21.57, 5.73),
+)  # 66.8M params, 11.3G MACs
 
+_register(
+    "se_resnext50_32x4d",
+    SE_RESNEXT50_32X4D,
+    "Table 1, SE-ResNeXt-50 (32x4d)",
+    "legacy_seresnext50_32x4d",
+    macs="4.25G",
+    accuracy=_table_2(21.10, 5.49),
+)  # 27.6M params, 4.3G MACs
 
-@register(
-    _card(
-        "se_resnet152",
-        "Table 2, SE-ResNet-152",
-        "legacy_seresnet152",
-        macs="11.32G",
-        accuracy=_table_2(21.57, 5.73),
-    )
-)
-def se_resnet152(**overrides) -> ResNet:  # 66.8M params, 11.3G MACs
-    return ResNet(SE_RESNET152, **overrides)
-
-
-@register(
-    _card(
-        "se_resnext50_32x4d",
-        "Table 1, SE-ResNeXt-50 (32x4d)",
-        "legacy_seresnext50_32x4d",
-        macs="4.25G",
-        accuracy=_table_2(21.10, 5.49),
-    )
-)
-def se_resnext50_32x4d(**overrides) -> ResNet:  # 27.6M params, 4.3G MACs
-    return ResNet(SE_RESNEXT50_32X4D, **overrides)
-
-
-@register(
-    _card(
-        "senet154",
-        "Section 6 / Table 8, SENet-154",
-        "legacy_senet154",
-        accuracy_note="Table 8's SENet-154 errors were not verified against the paper text here",
-    )
-)
-def senet154(**overrides) -> ResNet:  # 115.1M params, 20.7G MACs
-    return ResNet(SENET154, **overrides)
+_register(
+    "senet154",
+    SENET154,
+    "Section 6 / Table 8, SENet-154",
+    "legacy_senet154",
+    accuracy_note="Table 8's SENet-154 errors were not verified against the paper text here",
+)  # 115.1M params, 20.7G MACs
