@@ -33,6 +33,7 @@ __all__ = [
     "FinalNormNet",
     "new_output_layer",
     "register_variant",
+    "registrar",
 ]
 
 M = TypeVar("M", bound=nn.Module)
@@ -364,3 +365,14 @@ def register_variant(
     build.__name__ = build.__qualname__ = card.name
     build.__annotations__ = {"return": model}  # `accepted_overrides` reads the class
     return register(card)(build)
+
+
+def registrar(card: Callable[..., ModelCard], model: type[nn.Module]) -> Callable[..., None]:
+    """``register(name, config, *card_args)``: ``model(config)`` under `name`, its card
+    made by ``card(name, *card_args)``; families whose cards differ row by row list
+    their variants so."""
+
+    def register_row(name: str, config: Any, *args: Any, **kwargs: Any) -> None:
+        register_variant(card(name, *args, **kwargs), model, config)
+
+    return register_row

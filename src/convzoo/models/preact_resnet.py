@@ -22,9 +22,7 @@ BN-ReLU before pooling (section 4.1).
 
 from __future__ import annotations
 
-from typing import Any
-
-from convzoo.models.base import register_variant
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -134,11 +132,6 @@ def _cifar_accuracy(depth: int) -> Accuracy:
     )
 
 
-def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
-    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
-    register_variant(_card(name, *args, **kwargs), ResNet, config)
-
-
 def _card(
     name: str,
     table: str,
@@ -190,6 +183,8 @@ def preact_resnet18(**overrides) -> ResNet:  # 11.7M params, 1.8G MACs
 def preact_resnet50(**overrides) -> ResNet:  # 25.5M params, 4.1G MACs
     return ResNet(PREACT_RESNET50, **overrides)
 
+
+_register = registrar(_card, ResNet)
 
 _register(
     "preact_resnet164",

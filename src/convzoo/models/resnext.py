@@ -21,10 +21,8 @@ here, with the registry names ``<depth>_<C>x<d>d``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from convzoo.blocks.residual import bottleneck_width
-from convzoo.models.base import register_variant
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -113,11 +111,6 @@ _SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
 _CIFAR_PROTOCOL = "32x32 test images; the mean of 10 runs"
 
 
-def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
-    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
-    register_variant(_card(name, *args, **kwargs), ResNet, config)
-
-
 def _card(
     name: str,
     table: str,
@@ -155,6 +148,8 @@ def _card(
         deviations=deviations,
     )
 
+
+_register = registrar(_card, ResNet)
 
 _register(
     "resnext50_32x4d",

@@ -26,10 +26,8 @@ timm's ``legacy_seresnet*``, ``legacy_seresnext50_32x4d`` and
 
 from __future__ import annotations
 
-from typing import Any
-
 from convzoo.blocks.residual import bottleneck_width
-from convzoo.models.base import register_variant
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResidualStage,
@@ -139,11 +137,6 @@ def _table_2(top1_error: float, top5_error: float) -> Accuracy:
     return Accuracy.from_error(top1_error, top5_error, source="Table 2", protocol=_SINGLE_CROP)
 
 
-def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
-    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
-    register_variant(_card(name, *args, **kwargs), ResNet, config)
-
-
 def _card(
     name: str,
     table: str,
@@ -177,6 +170,8 @@ def _card(
         deviations=deviations,
     )
 
+
+_register = registrar(_card, ResNet)
 
 _register(
     "se_resnet50",

@@ -19,9 +19,7 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
-from typing import Any
-
-from convzoo.models.base import register_variant
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -113,11 +111,6 @@ def _cifar_accuracy(error: float) -> Accuracy:
     )
 
 
-def _register(name: str, config: ResNetConfig, *args: Any, **kwargs: Any) -> None:
-    """Register ``ResNet(config)`` under `name` with the card `_card` makes of the rest."""
-    register_variant(_card(name, *args, **kwargs), ResNet, config)
-
-
 def _card(
     name: str,
     table: str,
@@ -151,6 +144,8 @@ def _card(
         else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
     )
 
+
+_register = registrar(_card, ResNet)
 
 _register(
     "wrn28_10",
