@@ -13,6 +13,7 @@ Inputs are checked at the boundary so a wrong shape gives a readable
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -363,7 +364,9 @@ def register_variant(
         return model(*args, **{**defaults, **overrides})
 
     build.__name__ = build.__qualname__ = card.name
-    build.__annotations__ = {"return": model}  # `accepted_overrides` reads the class
+    # the class's keyword parameters, which `accepted_overrides` and `--help` read
+    keywords = list(inspect.signature(model).parameters.values())[len(args) :]
+    build.__signature__ = inspect.Signature(keywords, return_annotation=model)  # type: ignore[attr-defined]
     return register(card)(build)
 
 
