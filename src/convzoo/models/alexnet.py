@@ -44,7 +44,12 @@ from torch import nn
 from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import FullyConnectedHead
 from convzoo.blocks.norm import response_norm
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    measured_default,
+)
 from convzoo.registry import (
     HE_INIT,
     Accuracy,
@@ -237,14 +242,10 @@ RECIPE_2012 = Recipe(
 )
 # What the zoo trains AlexNet with: the paper's optimizer and rate, He initialisation,
 # and a cosine decay that fits any number of epochs.
-DEFAULT_2012 = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT_2012 = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=5e-4,
-    schedule=Schedule("cosine"),
     epochs=90,
     dropout=0.5,
     init=HE_INIT,

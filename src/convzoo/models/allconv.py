@@ -34,7 +34,12 @@ from torch import nn
 
 from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import ConvClassifierHead
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    measured_default,
+)
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, register
 
 __all__ = ["AllConvNet", "Conv", "MaxPool"]
@@ -160,14 +165,10 @@ RECIPE = Recipe(
 
 # The paper picks each model's rate from {0.25, 0.1, 0.05, 0.01} on a validation
 # split of a 350-epoch run; for short runs the zoo takes the smallest.
-DEFAULT = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=1e-3,
-    schedule=Schedule("cosine"),
     epochs=350,
     dropout=0.5,
 )

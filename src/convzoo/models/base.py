@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
-from convzoo.registry import ModelCard, register
+from convzoo.registry import ModelCard, Recipe, Schedule, register
 
 __all__ = [
     "AuxClassifierNet",
@@ -32,6 +32,7 @@ __all__ = [
     "FeatureInfo",
     "FeatureInfoList",
     "FinalNormNet",
+    "measured_default",
     "new_output_layer",
     "register_variant",
     "registrar",
@@ -379,3 +380,16 @@ def registrar(card: Callable[..., ModelCard], model: type[nn.Module]) -> Callabl
         register_variant(card(name, *args, **kwargs), model, config)
 
     return register_row
+
+
+def measured_default(**settings: Any) -> Recipe:
+    """A default training recipe the zoo measured (docs/training.md, "Defaults that
+    learn") where the paper's cannot be run as printed: SGD at batch 128 with a cosine
+    decay, and the family's `settings`."""
+    return Recipe(
+        source="convzoo default (measured: docs/training.md, Defaults that learn)",
+        optimizer="sgd",
+        batch_size=128,
+        schedule=Schedule("cosine"),
+        **settings,
+    )

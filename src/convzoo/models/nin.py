@@ -37,7 +37,12 @@ from torch import nn
 
 from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import ConvClassifierHead
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    measured_default,
+)
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["MlpConv", "NiN", "NiNConfig"]
@@ -156,14 +161,10 @@ RECIPE = Recipe(
 
 # The paper sets its rates by hand and does not print them; the zoo's SGD default of
 # 0.1 makes the loss NaN within ten steps, 0.01 learns.
-DEFAULT = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=5e-4,
-    schedule=Schedule("cosine"),
     dropout=0.5,
     not_stated=("epochs",),
     notes=("cosine over the run's --epochs",),
