@@ -39,8 +39,9 @@ from convzoo.models.base import (
     FeatureInfo,
     init_weights_like_torchvision,
     measured_default,
+    registrar,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule
 
 __all__ = ["AllConvNet", "Conv", "MaxPool"]
 
@@ -218,41 +219,32 @@ def _card(name: str, model: str, params: str, top1: float, idea: str) -> ModelCa
     )
 
 
-@register(
-    _card(
-        "allcnn_c",
-        "All-CNN-C",
-        "1.4M",
-        90.92,  # 9.08% error
-        "Replacing each pool by a learned stride-2 3x3 conv gives the best model C variant.",
-    )
-)
-def allcnn_c(**overrides) -> AllConvNet:  # 1.37M params, 0.27G MACs
-    return AllConvNet(ALL_CNN_C, **overrides)
+_register = registrar(_card, AllConvNet)
 
+_register(
+    "allcnn_c",
+    ALL_CNN_C,
+    "All-CNN-C",
+    "1.4M",
+    90.92,  # 9.08% error
+    "Replacing each pool by a learned stride-2 3x3 conv gives the best model C variant.",
+)  # 1.37M params, 0.27G MACs
 
-@register(
-    _card(
-        "strided_cnn_c",
-        "Strided-CNN-C",
-        "1.3M",
-        89.81,  # 10.19% error
-        "Simply striding the conv before each pool loses accuracy: the layers no longer overlap.",
-    )
-)
-def strided_cnn_c(**overrides) -> AllConvNet:  # 0.95M params, 0.10G MACs
-    return AllConvNet(STRIDED_CNN_C, **overrides)
+_register(
+    "strided_cnn_c",
+    STRIDED_CNN_C,
+    "Strided-CNN-C",
+    "1.3M",
+    89.81,  # 10.19% error
+    "Simply striding the conv before each pool loses accuracy: the layers no longer overlap.",
+)  # 0.95M params, 0.10G MACs
 
-
-@register(
-    _card(
-        "convpool_cnn_c",
-        "ConvPool-CNN-C",
-        "1.4M",
-        90.69,  # 9.31% error
-        "The control: ConvPool-CNN-C has All-CNN-C's parameters and keeps pooling, and "
-        "does no better, so the pools can go.",
-    )
-)
-def convpool_cnn_c(**overrides) -> AllConvNet:  # 1.37M params, 0.40G MACs
-    return AllConvNet(CONVPOOL_CNN_C, **overrides)
+_register(
+    "convpool_cnn_c",
+    CONVPOOL_CNN_C,
+    "ConvPool-CNN-C",
+    "1.4M",
+    90.69,  # 9.31% error
+    "The control: ConvPool-CNN-C has All-CNN-C's parameters and keeps pooling, and "
+    "does no better, so the pools can go.",
+)  # 1.37M params, 0.40G MACs

@@ -39,8 +39,9 @@ from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
     init_weights_like_torchvision,
+    registrar,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
 
@@ -372,68 +373,59 @@ def _card(name: str, **fields) -> ModelCard:
     return ModelCard(name=name, family="inception", input_size=(3, 224, 224), **paper, **fields)
 
 
-@register(
-    _card(
-        "googlenet",
-        paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
-        recipe=RECIPE_2014,
-        accuracy=Accuracy(
-            top1=None,
-            top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
-            source="Table 3",
-            protocol="1 model, 1 crop",
-            dataset="ILSVRC 2014 val",
-        ),
-        deviations=(
-            "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
-            "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
-            "as printed",
-            "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
-            "(identity at 224x224) so other input sizes run",
-            "the paper prints no parameter total (Table 1's per-layer column sums to about "
-            "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
-        ),
-    )
-)
-def googlenet(**overrides) -> GoogLeNet:  # 7.00M params (13.38M with aux), 1.58G MACs
-    return GoogLeNet(GOOGLENET, **overrides)
+_register = registrar(_card, GoogLeNet)
 
+_register(
+    "googlenet",
+    GOOGLENET,
+    paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
+    recipe=RECIPE_2014,
+    accuracy=Accuracy(
+        top1=None,
+        top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
+        source="Table 3",
+        protocol="1 model, 1 crop",
+        dataset="ILSVRC 2014 val",
+    ),
+    deviations=(
+        "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
+        "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
+        "as printed",
+        "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
+        "(identity at 224x224) so other input sizes run",
+        "the paper prints no parameter total (Table 1's per-layer column sums to about "
+        "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
+    ),
+)  # 7.00M params (13.38M with aux), 1.58G MACs
 
-@register(
-    _card(
-        "googlenet_bn",
-        recipe=RECIPE_GOOGLENET_BN,
-        accuracy_note="torchvision's batch-normalized variant: no paper reports its accuracy",
-        twins=(
-            Twin(
-                "torchvision",
-                "googlenet",
-                _torchvision_rules(),
-                kwargs={"aux_logits": True, "transform_input": False, "init_weights": True},
-            ),
+_register(
+    "googlenet_bn",
+    GOOGLENET_BN,
+    recipe=RECIPE_GOOGLENET_BN,
+    accuracy_note="torchvision's batch-normalized variant: no paper reports its accuracy",
+    twins=(
+        Twin(
+            "torchvision",
+            "googlenet",
+            _torchvision_rules(),
+            kwargs={"aux_logits": True, "transform_input": False, "init_weights": True},
         ),
-        deviations=(
-            "batch norm (eps 1e-3) after every convolution, no biases, no LRN",
-            "3x3 kernels in the '5x5' branches (as torchvision's port of the weights)",
-            "2x2/2 max-pool before 5a instead of 3x3/2",
-            "auxiliary heads pool adaptively to 4x4 (not 5x5/3) and have batch norm",
-            "main dropout 0.2 (paper 0.4)",
-        ),
-    )
-)
-def googlenet_bn(**overrides) -> GoogLeNet:  # 6.62M params (13.00M with aux), 1.50G MACs
-    return GoogLeNet(GOOGLENET_BN, **overrides)
+    ),
+    deviations=(
+        "batch norm (eps 1e-3) after every convolution, no biases, no LRN",
+        "3x3 kernels in the '5x5' branches (as torchvision's port of the weights)",
+        "2x2/2 max-pool before 5a instead of 3x3/2",
+        "auxiliary heads pool adaptively to 4x4 (not 5x5/3) and have batch norm",
+        "main dropout 0.2 (paper 0.4)",
+    ),
+)  # 6.62M params (13.00M with aux), 1.50G MACs
 
-
-@register(
-    _card(
-        "bn_inception",
-        deviations=(
-            "Figure 5 prints 576 channels for 4c/4d and 1024 for 4e; its branch widths sum "
-            "to 608, 608 and 1056, which is what this network has (as the released model)",
-            "no auxiliary classifiers",
-        ),
-    )
-)
-def bn_inception(**overrides) -> GoogLeNet:  # 11.29M params, 2.03G MACs
-    return GoogLeNet(BN_INCEPTION, **overrides)
+_register(
+    "bn_inception",
+    BN_INCEPTION,
+    deviations=(
+        "Figure 5 prints 576 channels for 4c/4d and 1024 for 4e; its branch widths sum "
+        "to 608, 608 and 1056, which is what this network has (as the released model)",
+        "no auxiliary classifiers",
+    ),
+)  # 11.29M params, 2.03G MACs
