@@ -32,6 +32,7 @@ __all__ = [
     "FeatureInfo",
     "FeatureInfoList",
     "FinalNormNet",
+    "dataset_fields",
     "measured_default",
     "new_output_layer",
     "register_variant",
@@ -393,3 +394,14 @@ def measured_default(**settings: Any) -> Recipe:
         schedule=Schedule("cosine"),
         **settings,
     )
+
+
+def dataset_fields(cifar: bool, *, cifar_recipe: Recipe, imagenet_recipe: Recipe) -> dict[str, Any]:
+    """The card fields that follow from the dataset a variant is for: CIFAR-10's
+    32x32 images and 10 classes, or ImageNet's 224x224 crops and 1000 classes."""
+    return {
+        "input_size": (3, 32, 32) if cifar else (3, 224, 224),
+        "recipe": cifar_recipe if cifar else imagenet_recipe,
+        "dataset": "CIFAR-10" if cifar else "ImageNet",
+        "num_classes": 10 if cifar else 1000,
+    }

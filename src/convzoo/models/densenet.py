@@ -46,7 +46,13 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.recompute import recompute
 from convzoo.blocks.residual import NormAct
-from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision, registrar
+from convzoo.models.base import (
+    FeatureInfo,
+    FinalNormNet,
+    dataset_fields,
+    init_weights_like_torchvision,
+    registrar,
+)
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
@@ -371,15 +377,12 @@ def _card(
             "Bottleneck 1x1 convs (B) and transition compression theta = 0.5 (C) keep "
             "the growing width affordable: DenseNet-BC.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=_accuracy(name),
         accuracy_note=accuracy_note,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
         deviations=deviations,
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 

@@ -22,7 +22,7 @@ BN-ReLU before pooling (section 4.1).
 
 from __future__ import annotations
 
-from convzoo.models.base import registrar
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -154,19 +154,16 @@ def _card(
             "it is what makes 1001 layers train better than 164 (4.62% vs 5.46% on CIFAR-10).",
             "Scaling, gating or 1x1 convs on the shortcut all hurt: keep it the identity.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
         accuracy_note=None
         if cifar
         else "the paper reports ImageNet results for 152 and 200 layers only",
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("timm", twin, timm_resnetv2_rules()),) if twin else (),
         deviations=deviations
         if cifar
         else ("ImageNet depth from the 2015 paper's Table 1 (the 2016 paper trains 152/200)",),
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 

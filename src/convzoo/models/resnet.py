@@ -47,6 +47,7 @@ from convzoo.blocks.residual import (
 from convzoo.models.base import (
     FeatureInfo,
     FinalNormNet,
+    dataset_fields,
     init_weights_like_torchvision,
     register_variant,
 )
@@ -376,16 +377,15 @@ def _card(
         paper=PAPER,
         table=table,
         key_ideas=key_ideas,
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
-        recipe=recipe or (RECIPE_CIFAR if cifar else RECIPE_IMAGENET),
         accuracy=accuracy,
         accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=twins,
         deviations=deviations,
+        **dataset_fields(
+            cifar, cifar_recipe=recipe or RECIPE_CIFAR, imagenet_recipe=recipe or RECIPE_IMAGENET
+        ),
     )
 
 

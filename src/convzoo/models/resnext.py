@@ -22,7 +22,7 @@ here, with the registry names ``<depth>_<C>x<d>d``.
 from __future__ import annotations
 
 from convzoo.blocks.residual import bottleneck_width
-from convzoo.models.base import registrar
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -136,16 +136,13 @@ def _card(
             "The template keeps ResNet's rules: same-size blocks share widths, and each "
             "downsampling doubles the width.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
         accuracy_note=accuracy_note,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
         deviations=deviations,
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 

@@ -19,7 +19,7 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
-from convzoo.models.base import registrar
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -132,16 +132,13 @@ def _card(
             "grow with k^2 and depth only linearly.",
             "Dropout between the convolutions of a block regularises wide nets.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
         deviations=()
         if cifar
         else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 
