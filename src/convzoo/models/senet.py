@@ -53,9 +53,7 @@ def _se_resnet(depth: int) -> ResNetConfig:
 
 
 # Table 1: ResNet-50 columns with SE blocks, and the 101/152-layer versions (Table 2).
-SE_RESNET50 = _se_resnet(50)
-SE_RESNET101 = _se_resnet(101)
-SE_RESNET152 = _se_resnet(152)
+SE_RESNETS = {depth: _se_resnet(depth) for depth in (50, 101, 152)}
 # Table 1, right column: SE-ResNeXt-50 (32x4d).
 SE_RESNEXT50_32X4D = ResNetConfig(
     stages=imagenet_stages(
@@ -173,33 +171,24 @@ def _card(
 
 _register = registrar(_card, ResNet)
 
-_register(
-    "se_resnet50",
-    SE_RESNET50,
-    "Table 1, SE-ResNet-50",
-    "legacy_seresnet50",
-    params="28.1M",
-    macs="3.87G",
-    accuracy=_table_2(23.29, 6.62),
-)  # 28.1M params, 3.9G MACs
-
-_register(
-    "se_resnet101",
-    SE_RESNET101,
-    "Table 2, SE-ResNet-101",
-    "legacy_seresnet101",
-    macs="7.60G",
-    accuracy=_table_2(22.38, 6.07),
-)  # 49.3M params, 7.6G MACs
-
-_register(
-    "se_resnet152",
-    SE_RESNET152,
-    "Table 2, SE-ResNet-152",
-    "legacy_seresnet152",
-    macs="11.32G",
-    accuracy=_table_2(21.57, 5.73),
-)  # 66.8M params, 11.3G MACs
+# Table 2: the SE-ResNets' multiply-adds and single-crop errors (Table 1 prints
+# SE-ResNet-50's parameters too); 28.1M, 49.3M, 66.8M params and 3.9G, 7.6G, 11.3G MACs.
+SE_RESNET_MACS = {50: "3.87G", 101: "7.60G", 152: "11.32G"}
+SE_RESNET_ACCURACY = {
+    50: _table_2(23.29, 6.62),
+    101: _table_2(22.38, 6.07),
+    152: _table_2(21.57, 5.73),
+}
+for _depth, _macs in SE_RESNET_MACS.items():
+    _register(
+        f"se_resnet{_depth}",
+        SE_RESNETS[_depth],
+        f"Table {1 if _depth == 50 else 2}, SE-ResNet-{_depth}",
+        f"legacy_seresnet{_depth}",
+        params="28.1M" if _depth == 50 else None,
+        macs=_macs,
+        accuracy=SE_RESNET_ACCURACY[_depth],
+    )
 
 _register(
     "se_resnext50_32x4d",
