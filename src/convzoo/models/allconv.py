@@ -27,16 +27,14 @@ ConvPool-CNN-C agree with the tables.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from torch import nn
 
-from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import ConvClassifierHead
 from convzoo.models.base import (
     ConvNet,
-    FeatureInfo,
+    PlainStages,
     init_weights_like_torchvision,
     measured_default,
     registrar,
@@ -101,8 +99,7 @@ class AllConvNet(ConvNet):
         input_dropout: float = 0.2,
         dropout: float = 0.5,
     ) -> None:
-        stages = nn.Sequential()
-        feature_info = [FeatureInfo("stem", in_channels, 1)]
+        body = PlainStages(in_channels)
         channels, stride = in_channels, 1
         blocks = (*config, TAIL_C)
         for index, block in enumerate(blocks, start=1):
@@ -125,17 +122,9 @@ class AllConvNet(ConvNet):
                 stride *= row.stride
             if index < len(blocks):  # after each pooling layer or its replacement
                 layers["dropout"] = nn.Dropout(dropout)
-            stages.add_module(f"block{index}", nn.Sequential(OrderedDict(layers)))
-            feature_info.append(FeatureInfo(f"block{index}", channels, stride))
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(32, 32),
-            min_input_size=smallest_input_size(stages),
-        )
-        self.stem = nn.Dropout(input_dropout)  # drops input pixels
-        self.stages = stages
-        self.feature_info = feature_info
+            body.add(f"block{index}", layers, channels, stride)
+        stem = nn.Dropout(input_dropout)  # drops input pixels
+        body.adopt(self, stem, in_channels=in_channels, num_classes=num_classes, input_size=32)
         self.head = ConvClassifierHead(channels, num_classes)  # (N, 10, 6, 6) -> (N, 10)
         init_weights_like_torchvision(self)
 

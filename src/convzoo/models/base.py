@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
+from convzoo.blocks.geometry import smallest_input_size
 from convzoo.registry import ModelCard, Recipe, Schedule, register
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "FeatureInfo",
     "FeatureInfoList",
     "FinalNormNet",
+    "PlainStages",
     "dataset_fields",
     "measured_default",
     "new_output_layer",
@@ -405,3 +407,32 @@ def dataset_fields(cifar: bool, *, cifar_recipe: Recipe, imagenet_recipe: Recipe
         "dataset": "CIFAR-10" if cifar else "ImageNet",
         "num_classes": 10 if cifar else 1000,
     }
+
+
+class PlainStages:
+    """The body of a single-path network (AlexNet, NiN, All-CNN) built stage by stage:
+    each stage a Sequential of named layers, with its `FeatureInfo`."""
+
+    def __init__(self, in_channels: int) -> None:
+        self.stages = nn.Sequential()
+        self.feature_info = [FeatureInfo("stem", in_channels, 1)]
+
+    def add(self, name: str, layers: dict[str, nn.Module], channels: int, stride: int) -> None:
+        self.stages.add_module(name, nn.Sequential(OrderedDict(layers)))
+        self.feature_info.append(FeatureInfo(name, channels, stride))
+
+    def adopt(
+        self, net: ConvNet, stem: nn.Module, *, in_channels: int, num_classes: int, input_size: int
+    ) -> None:
+        """Initialise `net` as a ConvNet whose smallest input is the one these stages
+        still map to a non-empty output, and hand it the stem, stages and feature info."""
+        ConvNet.__init__(
+            net,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(input_size, input_size),
+            min_input_size=smallest_input_size(self.stages),
+        )
+        net.stem = stem
+        net.stages = self.stages
+        net.feature_info = self.feature_info
