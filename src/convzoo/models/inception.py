@@ -72,12 +72,12 @@ LayerSpec = Conv | Pool | Residual | Mapping  # a Mapping is an Inception module
 @dataclass(frozen=True)
 class StageSpec:
     name: str
-    layers: tuple[tuple[str, LayerSpec], ...]  # (child name, spec), in order
+    layers: Mapping[str, LayerSpec]  # child name -> spec, in order
 
 
 @dataclass(frozen=True)
 class InceptionNetConfig:
-    stem: tuple[tuple[str, LayerSpec], ...]
+    stem: Mapping[str, LayerSpec]
     stages: tuple[StageSpec, ...]
     avg_pool_count_pad: bool  # torchvision's v3 averages over zero padding; timm's do not
     dropout: float
@@ -167,7 +167,7 @@ class InceptionNet(AuxClassifierNet):
         build = _Builder(config.avg_pool_count_pad)
         channels, stride = in_channels, 1
         self.stem = nn.Sequential()
-        for name, spec in config.stem:
+        for name, spec in config.stem.items():
             module, channels = build.build(channels, spec)
             self.stem.add_module(name, module)
             stride *= _stride_of(spec)
@@ -176,7 +176,7 @@ class InceptionNet(AuxClassifierNet):
         self.aux_heads = nn.ModuleDict()
         for stage_spec in config.stages:
             stage = nn.Sequential()
-            for name, spec in stage_spec.layers:
+            for name, spec in stage_spec.layers.items():
                 module, channels = build.build(channels, spec)
                 stage.add_module(name, module)
                 stride *= _stride_of(spec)  # reductions halve H, W
@@ -258,15 +258,15 @@ def reduction_b(*, conv3x3: tuple[int, int], conv7x7x3: tuple[int, int, int, int
 
 
 # -- Inception-v3: Table 1 of arXiv:1512.00567, widths as released -----------
-V3_STEM = (
-    ("conv1a", Conv(32, 3, stride=2)),  # 149x149x32
-    ("conv2a", Conv(32, 3, valid=True)),  # 147x147x32
-    ("conv2b", Conv(64, 3)),  # 147x147x64
-    ("pool3a", Pool()),  # 73x73x64
-    ("conv3b", Conv(80)),  # 73x73x80
-    ("conv4a", Conv(192, 3, valid=True)),  # 71x71x192
-    ("pool5a", Pool()),  # 35x35x192
-)
+V3_STEM = {
+    "conv1a": Conv(32, 3, stride=2),  # 149x149x32
+    "conv2a": Conv(32, 3, valid=True),  # 147x147x32
+    "conv2b": Conv(64, 3),  # 147x147x64
+    "pool3a": Pool(),  # 73x73x64
+    "conv3b": Conv(80),  # 73x73x80
+    "conv4a": Conv(192, 3, valid=True),  # 71x71x192
+    "pool5a": Pool(),  # 35x35x192
+}
 
 
 def _v3_grid8() -> Branches:  # Figure 7
@@ -294,25 +294,25 @@ INCEPTION_V3 = InceptionNetConfig(
     stem=V3_STEM,
     stages=(
         StageSpec(  # 3x Inception (Figure 5), 35x35x288
-            "mixed5", (("5b", _v3_grid35(32)), ("5c", _v3_grid35(64)), ("5d", _v3_grid35(64)))
+            "mixed5", {"5b": _v3_grid35(32), "5c": _v3_grid35(64), "5d": _v3_grid35(64)}
         ),
         StageSpec(  # reduction, 5x Inception (Figure 6), 17x17x768
             "mixed6",
-            (
-                ("6a", reduction_a(k=64, l=96, m=96, n=384)),
-                ("6b", _v3_grid17(128)),
-                ("6c", _v3_grid17(160)),
-                ("6d", _v3_grid17(160)),
-                ("6e", _v3_grid17(192)),
-            ),
+            {
+                "6a": reduction_a(k=64, l=96, m=96, n=384),
+                "6b": _v3_grid17(128),
+                "6c": _v3_grid17(160),
+                "6d": _v3_grid17(160),
+                "6e": _v3_grid17(192),
+            },
         ),
         StageSpec(  # reduction, 2x Inception (Figure 7), 8x8x2048
             "mixed7",
-            (
-                ("7a", reduction_b(conv3x3=(192, 320), conv7x7x3=(192, 192, 192, 192))),
-                ("7b", _v3_grid8()),
-                ("7c", _v3_grid8()),
-            ),
+            {
+                "7a": reduction_b(conv3x3=(192, 320), conv7x7x3=(192, 192, 192, 192)),
+                "7b": _v3_grid8(),
+                "7c": _v3_grid8(),
+            },
         ),
     ),
     avg_pool_count_pad=True,

@@ -49,8 +49,8 @@ def resnet_reduction_b(*, outs: tuple[int, int, int, int]) -> Branches:
     }
 
 
-def _numbered(spec: LayerSpec, count: int) -> tuple[tuple[str, LayerSpec], ...]:
-    return tuple((str(i), spec) for i in range(1, count + 1))
+def _numbered(spec: LayerSpec, count: int) -> dict[str, LayerSpec]:
+    return {str(i): spec for i in range(1, count + 1)}
 
 
 def figure9(
@@ -61,7 +61,7 @@ def figure9(
     b: tuple[LayerSpec, int],
     reduction_b: LayerSpec,
     c: tuple[LayerSpec, int],
-    c_tail: tuple[tuple[str, LayerSpec], ...] = (),
+    c_tail: Mapping[str, LayerSpec] | None = None,
 ) -> tuple[StageSpec, ...]:
     """Figures 9 and 15: (module, count) of Inception-A, Reduction-A, B, Reduction-B, C.
 
@@ -69,31 +69,23 @@ def figure9(
     """
     return (
         StageSpec(f"{prefix}_a", _numbered(*a)),
-        StageSpec(f"{prefix}_b", (("reduction_a", reduction_a), *_numbered(*b))),
-        StageSpec(f"{prefix}_c", (("reduction_b", reduction_b), *_numbered(*c), *c_tail)),
+        StageSpec(f"{prefix}_b", {"reduction_a": reduction_a, **_numbered(*b)}),
+        StageSpec(f"{prefix}_c", {"reduction_b": reduction_b, **_numbered(*c), **(c_tail or {})}),
     )
 
 
 # -- Inception-v4: Figures 3-9 of arXiv:1602.07261 ---------------------------
-V4_STEM = (  # Figure 3
-    ("conv1a", Conv(32, 3, stride=2)),  # 149x149x32
-    ("conv2a", Conv(32, 3, valid=True)),  # 147x147x32
-    ("conv2b", Conv(64, 3)),  # 147x147x64
-    ("mixed_3a", {"branch_pool": (Pool(),), "branch3x3": (Conv(96, 3, stride=2),)}),  # 73x73x160
-    (
-        "mixed_4a",  # 71x71x192
-        {
-            "branch3x3": (Conv(64), Conv(96, 3, valid=True)),
-            "branch7x7": (
-                Conv(64),
-                Conv(64, (1, 7)),
-                Conv(64, (7, 1)),
-                Conv(96, 3, valid=True),
-            ),
-        },
-    ),
-    ("mixed_5a", {"branch3x3": (Conv(192, 3, stride=2),), "branch_pool": (Pool(),)}),  # 35x35x384
-)
+V4_STEM = {  # Figure 3
+    "conv1a": Conv(32, 3, stride=2),  # 149x149x32
+    "conv2a": Conv(32, 3, valid=True),  # 147x147x32
+    "conv2b": Conv(64, 3),  # 147x147x64
+    "mixed_3a": {"branch_pool": (Pool(),), "branch3x3": (Conv(96, 3, stride=2),)},  # 73x73x160
+    "mixed_4a": {  # 71x71x192
+        "branch3x3": (Conv(64), Conv(96, 3, valid=True)),
+        "branch7x7": (Conv(64), Conv(64, (1, 7)), Conv(64, (7, 1)), Conv(96, 3, valid=True)),
+    },
+    "mixed_5a": {"branch3x3": (Conv(192, 3, stride=2),), "branch_pool": (Pool(),)},  # 35x35x384
+}
 V4_A = grid35(conv1x1=96, middle=(64, 96), middle_kernel=3, conv3x3dbl=(64, 96, 96), pool_proj=96)
 V4_B = grid17(
     conv1x1=384, conv7x7=(192, 224, 256), conv7x7dbl=(192, 192, 224, 224, 256), pool_proj=128
@@ -120,7 +112,9 @@ INCEPTION_V4 = InceptionNetConfig(
 )
 
 # -- Inception-ResNet-v1: Figures 10-15 of arXiv:1602.07261 ------------------
-IR_V1_STEM = (*V3_STEM[:6], ("conv4b", Conv(256, 3, stride=2)))  # Figure 14: 35x35x256
+# Figure 14: v3's stem up to conv4a, then a 3x3/2 conv to 35x35x256
+IR_V1_STEM = {name: spec for name, spec in V3_STEM.items() if name != "pool5a"}
+IR_V1_STEM["conv4b"] = Conv(256, 3, stride=2)
 IR_V1_A = Residual(  # Figure 10
     {
         "branch1x1": (Conv(32),),
@@ -170,15 +164,12 @@ IR_V2_C_BRANCHES = {
     "branch3x3": (Conv(192), Conv(224, (1, 3)), Conv(256, (3, 1))),
 }
 INCEPTION_RESNET_V2 = InceptionNetConfig(
-    stem=(
-        *V3_STEM,
-        (
-            "mixed_5b",  # 35x35x320
-            grid35(
-                conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
-            ),
+    stem={
+        **V3_STEM,
+        "mixed_5b": grid35(  # 35x35x320
+            conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
         ),
-    ),
+    },
     stages=figure9(  # 35x35x320, 17x17x1088, 8x8x1536
         "inception_resnet",
         a=(IR_V2_A, 10),
@@ -186,7 +177,7 @@ INCEPTION_RESNET_V2 = InceptionNetConfig(
         b=(IR_V2_B, 20),
         reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
         c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
-        c_tail=(("10", Residual(IR_V2_C_BRANCHES, scale=1.0, act=False)), ("conv7b", Conv(1536))),
+        c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
     ),
     avg_pool_count_pad=False,
     dropout=0.2,
