@@ -42,8 +42,9 @@ from convzoo.models.googlenet import PAPER_2014 as GOOGLENET_PAPER
 from convzoo.models.googlenet import InceptionRow
 from convzoo.models.mobilenet import PAPER_V1 as MOBILENET_PAPER
 from convzoo.models.mobilenet import V1_BODY, MobileNetV1
-from convzoo.models.resnet import ResNet, ResNetConfig, cifar_stages
+from convzoo.models.resnet import ResNet, ResNetConfig
 from convzoo.models.resnext import PAPER as RESNEXT_PAPER
+from convzoo.models.resnext import resnext29
 from convzoo.models.vgg import PAPER as VGG_PAPER
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, register
 
@@ -280,24 +281,8 @@ def ablation_mobilenet_v1_conv(
 
 
 def small_resnext_config(cardinality: int, group_width: int) -> ResNetConfig:
-    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16.
-
-    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
-    stage, as in the paper's template.
-    """
-    if cardinality < 1 or group_width < 1:
-        raise ValueError(
-            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
-        )
-    base = cardinality * group_width
-    return ResNetConfig(
-        stages=cifar_stages(3, out_channels=(64, 128, 256), widths=(base, 2 * base, 4 * base)),
-        block="bottleneck",
-        stem="cifar",
-        stem_channels=16,
-        cardinality=cardinality,
-        num_classes=10,
-    )
+    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16."""
+    return resnext29(cardinality, group_width, out_channels=(64, 128, 256), stem_channels=16)
 
 
 @register(

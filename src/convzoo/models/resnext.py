@@ -33,7 +33,7 @@ from convzoo.models.resnet import (
 )
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__: list[str] = []
+__all__ = ["resnext29"]
 
 
 def _imagenet(depth: int, *, cardinality: int, group_width: int) -> ResNetConfig:
@@ -56,22 +56,36 @@ RESNEXT101_32X8D = _imagenet(101, cardinality=32, group_width=8)
 RESNEXT101_64X4D = _imagenet(101, cardinality=64, group_width=4)
 
 
-def _cifar(cardinality: int, group_width: int) -> ResNetConfig:
-    """Section 5.3: 29 layers = 3 stages x 3 blocks x 3 layers + conv1 + fc."""
+def resnext29(
+    cardinality: int,
+    group_width: int,
+    *,
+    out_channels: tuple[int, int, int] = (256, 512, 1024),
+    stem_channels: int = 64,
+) -> ResNetConfig:
+    """Section 5.3: 29 layers = 3 stages x 3 blocks x 3 layers + conv1 + fc.
+
+    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
+    stage, as in the paper's template.
+    """
+    if cardinality < 1 or group_width < 1:
+        raise ValueError(
+            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
+        )
     base = cardinality * group_width
     return ResNetConfig(
-        stages=cifar_stages(3, out_channels=(256, 512, 1024), widths=(base, 2 * base, 4 * base)),
+        stages=cifar_stages(3, out_channels=out_channels, widths=(base, 2 * base, 4 * base)),
         block="bottleneck",
         stem="cifar",
-        stem_channels=64,
+        stem_channels=stem_channels,
         cardinality=cardinality,
         num_classes=10,
     )
 
 
 # Table 7: the CIFAR networks.
-RESNEXT29_8X64D = _cifar(8, 64)
-RESNEXT29_16X64D = _cifar(16, 64)
+RESNEXT29_8X64D = resnext29(8, 64)
+RESNEXT29_16X64D = resnext29(16, 64)
 
 
 PAPER = Paper(
