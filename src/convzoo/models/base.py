@@ -14,6 +14,7 @@ Inputs are checked at the boundary so a wrong shape gives a readable
 from __future__ import annotations
 
 import inspect
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -356,18 +357,21 @@ def init_weights_like_torchvision(module: nn.Module) -> None:
 
 
 def register_variant(
-    card: ModelCard, model: type[M], *args: Any, **defaults: Any
+    card: ModelCard, model: type[M], *args: Any, module: str | None = None, **defaults: Any
 ) -> Callable[..., M]:
     """Register ``model(*args, **defaults)`` under ``card.name``; keyword overrides win.
 
     Families whose variants differ only in their table row and defaults register
-    them from a table in a loop instead of one near-identical function each.
+    them from a table in a loop instead of one near-identical function each. The
+    builder belongs to `module` (by default the caller's), the family's module.
     """
 
     def build(**overrides: Any) -> M:
         return model(*args, **{**defaults, **overrides})
 
     build.__name__ = build.__qualname__ = card.name
+    # the family module that registers the variant (and cites its paper), not this one
+    build.__module__ = module or sys._getframe(1).f_globals["__name__"]
     # the class's keyword parameters, which `accepted_overrides` and `--help` read
     keywords = list(inspect.signature(model).parameters.values())[len(args) :]
     build.__signature__ = inspect.Signature(keywords, return_annotation=model)  # type: ignore[attr-defined]
@@ -380,7 +384,7 @@ def registrar(card: Callable[..., ModelCard], model: type[nn.Module]) -> Callabl
     their variants so."""
 
     def register_row(name: str, config: Any, *args: Any, **kwargs: Any) -> None:
-        register_variant(card(name, *args, **kwargs), model, config)
+        register_variant(card(name, *args, **kwargs), model, config, module=card.__module__)
 
     return register_row
 
