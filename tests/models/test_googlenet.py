@@ -9,7 +9,7 @@ import convzoo
 from convzoo.analysis.summary import summary
 from convzoo.blocks.inception import InceptionModule
 from convzoo.models.base import AuxOutput
-from convzoo.models.googlenet import Bottleneck, InceptionRow
+from convzoo.models.googlenet import InceptionRow
 from tests.models.shapes import output_shapes
 
 
@@ -128,9 +128,10 @@ def test_reset_classifier_resets_aux_heads():
 
 
 def test_rows_are_validated():
-    with pytest.raises(ValueError, match="Bottleneck widths"):
-        Bottleneck(0, 32)
+    row = {"n1x1": 64, "r3x3": 96, "n3x3": 128, "r5x5": 16, "n5x5": 32, "proj": 32}
+    with pytest.raises(ValueError, match="widths >= 1"):
+        InceptionRow("3a", **{**row, "r3x3": 0})
     with pytest.raises(ValueError, match="stride 1 or 2"):
-        InceptionRow("3a", 64, Bottleneck(96, 128), Bottleneck(16, 32), pool_proj=32, stride=3)
+        InceptionRow("3a", **row, stride=3)
     with pytest.raises(ValueError, match="pool must be"):
-        InceptionRow("3a", 64, Bottleneck(96, 128), Bottleneck(16, 32), pool_proj=32, pool="min")
+        InceptionRow("3a", **row, pool="min")

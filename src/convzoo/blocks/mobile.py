@@ -9,13 +9,22 @@ for 3x3 kernels (Howard et al. 2017, arXiv:1704.04861, section 3.1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
 from convzoo.blocks.attention import SqueezeExcite
 from convzoo.blocks.conv import ConvNormAct, LayerFactory
 from convzoo.blocks.regularize import StochasticDepth
 
-__all__ = ["ConvHead", "DepthwiseSeparableConv", "InvertedResidual"]
+__all__ = [
+    "ConvHead",
+    "DepthwiseSeparableConv",
+    "InvertedResidual",
+    "InvertedResidualRow",
+    "inverted_residual_stage",
+]
 
 
 class DepthwiseSeparableConv(nn.Sequential):
@@ -127,6 +136,64 @@ class InvertedResidual(nn.Module):
         if self.drop_path is not None:
             out = self.drop_path(out)
         return out + x
+
+
+@dataclass(frozen=True)
+class InvertedResidualRow:
+    """A row of inverted residuals: MobileNetV2's Table 2 "bottleneck" rows (t, c, n, s)
+    and EfficientNet-B0's Table 1 rows (MBConv{t} k{kernel_size}, channels, #layers).
+
+    The first of the `repeats` blocks carries the `stride`; the others keep the shape.
+    """
+
+    expand_ratio: int  # t: the 1x1 widens the input t-fold
+    out_channels: int  # c
+    repeats: int  # n, EfficientNet's #layers
+    stride: int  # s
+    kernel_size: int = 3  # of the depthwise conv
+
+    def __post_init__(self) -> None:
+        positive = min(self.expand_ratio, self.out_channels, self.repeats) >= 1
+        if not positive or self.stride not in (1, 2) or self.kernel_size % 2 == 0:
+            raise ValueError(
+                f"InvertedResidualRow needs positive t, c, n, stride 1|2, odd kernel: {self}"
+            )
+
+
+def inverted_residual_stage(
+    row: InvertedResidualRow,
+    in_channels: int,
+    out_channels: int,
+    *,
+    act: LayerFactory = nn.ReLU6,
+    norm: LayerFactory = nn.BatchNorm2d,
+    se_ratio: float | None = None,
+    drop_paths: Sequence[float] | None = None,
+) -> nn.Sequential:
+    """The blocks of `row` (``out_channels`` already width-scaled), as ``0``, ``1``, ...
+
+    `se_ratio` sizes each block's squeeze-excite from its input channels (MBConv);
+    `drop_paths` gives each block's stochastic-depth rate and, with it, the number of
+    blocks (a depth-scaled row); without it there are ``row.repeats`` blocks.
+    """
+    drop_paths = [0.0] * row.repeats if drop_paths is None else drop_paths
+    blocks = []
+    for index, drop_path in enumerate(drop_paths):
+        blocks.append(
+            InvertedResidual(
+                in_channels,
+                out_channels,
+                kernel_size=row.kernel_size,
+                stride=row.stride if index == 0 else 1,
+                expand_ratio=row.expand_ratio,
+                act=act,
+                norm=norm,
+                se_channels=None if se_ratio is None else max(1, int(in_channels * se_ratio)),
+                drop_path=drop_path,
+            )
+        )
+        in_channels = out_channels
+    return nn.Sequential(*blocks)
 
 
 class ConvHead(nn.Module):

@@ -19,7 +19,9 @@ gradient) through unchanged.
   convolution, nothing follows the addition, so the identity path stays clean
   from block to block. A projection shortcut reads the pre-activated input.
 - ``se_reduction`` adds squeeze-and-excitation on the residual branch before the
-  addition (Hu et al. 2017, arXiv:1709.01507, Fig. 3).
+  addition (Hu et al. 2017, arXiv:1709.01507, Fig. 3). ``se_at="3x3"`` moves it
+  after the 3x3 with a squeeze of ``se_channels``: RegNet's Y block
+  (Radosavovic et al. 2020, arXiv:2003.13678, Section 5).
 """
 
 from __future__ import annotations
@@ -115,7 +117,12 @@ def make_shortcut(
 
 
 class _ResidualBlock(nn.Module):
-    """Shared forward: ``act(se(F(preact(x))) + shortcut(x))``."""
+    """Shared forward: ``act(se(F(preact(x))) + shortcut(x))``.
+
+    A block whose ``residual`` applies ``se`` itself sets ``se_on_output`` to False.
+    """
+
+    se_on_output = True
 
     preact: nn.Module
     se: nn.Module
@@ -159,7 +166,9 @@ class _ResidualBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         pre = self.preact(x)
-        out = self.se(self.residual(pre))
+        out = self.residual(pre)
+        if self.se_on_output:
+            out = self.se(out)
         if self.shortcut is None:  # plain network
             return self.act(out)
         identity = self.shortcut(pre if self.shortcut_reads_preact else x)
@@ -237,6 +246,8 @@ class Bottleneck(_ResidualBlock):
     `width` is the 3x3's width (default ``out_channels // 4``); `reduce_width` the
     first 1x1's output (default `width`; SENet-154 uses half of it).
     `stride_at` says which conv downsamples: the paper's "1x1" or v1.5's "3x3".
+    `se_at="3x3"` puts a squeeze-and-excitation of `se_channels` after the 3x3
+    (RegNet's Y block) instead of SE-ResNet's one on the block's output.
     """
 
     def __init__(
@@ -253,10 +264,15 @@ class Bottleneck(_ResidualBlock):
         shortcut_kernel: int = 1,
         preact: bool = False,
         se_reduction: int | None = None,
+        se_at: Literal["output", "3x3"] = "output",
+        se_channels: int | None = None,
     ) -> None:
         super().__init__()
-        if stride_at not in ("1x1", "3x3"):
-            raise ValueError(f"stride_at must be '1x1' or '3x3', got {stride_at!r}")
+        if stride_at not in ("1x1", "3x3") or se_at not in ("output", "3x3"):
+            raise ValueError(
+                f"stride_at and se_at must be '1x1'/'3x3' and 'output'/'3x3', "
+                f"got {stride_at!r}, {se_at!r}"
+            )
         width = width if width is not None else out_channels // 4
         reduce_width = reduce_width if reduce_width is not None else width
         if width % groups or reduce_width % groups:
@@ -278,6 +294,21 @@ class Bottleneck(_ResidualBlock):
             reduce_width, width, 3, stride=middle, groups=groups, last=False, preact=preact
         )
         self.conv3 = _conv(width, out_channels, 1, last=True, preact=preact)
+        if se_at == "3x3":
+            self._squeeze_after_3x3(width, se_channels)
+
+    def _squeeze_after_3x3(self, width: int, se_channels: int | None) -> None:
+        """Y block: SE on the 3x3's output. Its modules are registered in the order
+        of Fig. 4 (conv1, conv2, se, conv3, shortcut), which fixes the seeded init."""
+        self.se_on_output = False
+        self.se = (
+            SqueezeExcite(width, reduced_channels=se_channels) if se_channels else nn.Identity()
+        )
+        for name in ("se", "conv3", "shortcut"):
+            self._modules[name] = self._modules.pop(name)
 
     def residual(self, x: Tensor) -> Tensor:
-        return self.conv3(self.conv2(self.conv1(x)))
+        y = self.conv2(self.conv1(x))
+        if not self.se_on_output:
+            y = self.se(y)
+        return self.conv3(y)

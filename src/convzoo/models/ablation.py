@@ -25,20 +25,26 @@ paper's claim by changing exactly one thing in an otherwise fixed network sized 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead, FullyConnectedHead
-from convzoo.blocks.inception import InceptionModule
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.blocks.inception import BranchBuilder, Branches, Conv, Pool
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
 from convzoo.models.googlenet import PAPER_2014 as GOOGLENET_PAPER
+from convzoo.models.googlenet import InceptionRow
 from convzoo.models.mobilenet import PAPER_V1 as MOBILENET_PAPER
 from convzoo.models.mobilenet import V1_BODY, MobileNetV1
-from convzoo.models.resnet import ResNet, ResNetConfig, cifar_stages
+from convzoo.models.resnet import ResNet, ResNetConfig
 from convzoo.models.resnext import PAPER as RESNEXT_PAPER
+from convzoo.models.resnext import resnext29
 from convzoo.models.vgg import PAPER as VGG_PAPER
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, register
 
@@ -46,7 +52,6 @@ __all__ = [
     "AblationCNN",
     "AblationInception",
     "ConvMobileNetV1",
-    "InceptionWidths",
     "small_resnext_config",
 ]
 
@@ -126,49 +131,28 @@ class AblationCNN(ConvNet):
         init_weights_like_torchvision(self)
 
 
-@dataclass(frozen=True)
-class InceptionWidths:
-    """Output channels of one Inception module's branches (Table 1's columns, scaled)."""
-
-    conv1x1: int
-    reduce3x3: int
-    conv3x3: int
-    reduce5x5: int
-    conv5x5: int
-    pool_proj: int
-
-
 # GoogLeNet Table 1, inception (3a) and (3b), divided by 4
-MODULE_A = InceptionWidths(
-    conv1x1=16, reduce3x3=24, conv3x3=32, reduce5x5=4, conv5x5=8, pool_proj=8
-)
-MODULE_B = InceptionWidths(
-    conv1x1=32, reduce3x3=32, conv3x3=48, reduce5x5=8, conv5x5=24, pool_proj=16
-)
+MODULE_A = InceptionRow("3a", n1x1=16, r3x3=24, n3x3=32, r5x5=4, n5x5=8, proj=8)
+MODULE_B = InceptionRow("3b", n1x1=32, r3x3=32, n3x3=48, r5x5=8, n5x5=24, proj=16)
 
 
-def inception_module(in_channels: int, w: InceptionWidths, *, reduce: bool) -> InceptionModule:
+def inception_branches(row: InceptionRow, *, reduce: bool) -> Branches:
     """Figure 2b (1x1 reductions before 3x3/5x5, projection after pooling) or 2a (naive)."""
-    pool = nn.MaxPool2d(3, stride=1, padding=1)
+    pool = Pool("max", stride=1)
     if reduce:
-        branches = {
-            "branch1": ConvNormAct(in_channels, w.conv1x1, 1),
-            "branch2": nn.Sequential(
-                ConvNormAct(in_channels, w.reduce3x3, 1), ConvNormAct(w.reduce3x3, w.conv3x3, 3)
-            ),
-            "branch3": nn.Sequential(
-                ConvNormAct(in_channels, w.reduce5x5, 1), ConvNormAct(w.reduce5x5, w.conv5x5, 5)
-            ),
-            "branch4": nn.Sequential(pool, ConvNormAct(in_channels, w.pool_proj, 1)),
+        return {
+            "branch1": (Conv(row.n1x1),),
+            "branch2": (Conv(row.r3x3), Conv(row.n3x3, 3)),
+            "branch3": (Conv(row.r5x5), Conv(row.n5x5, 5)),
+            "branch4": (pool, Conv(row.proj)),
         }
-    else:  # the pooled input is concatenated as it is: channels grow module after module
-        branches = {
-            "branch1": ConvNormAct(in_channels, w.conv1x1, 1),
-            "branch2": ConvNormAct(in_channels, w.conv3x3, 3),
-            "branch3": ConvNormAct(in_channels, w.conv5x5, 5),
-            "branch4": pool,
-        }
-    return InceptionModule(in_channels, branches)
+    # the pooled input is concatenated as it is: channels grow module after module
+    return {
+        "branch1": (Conv(row.n1x1),),
+        "branch2": (Conv(row.n3x3, 3),),
+        "branch3": (Conv(row.n5x5, 5),),
+        "branch4": (pool,),
+    }
 
 
 class AblationInception(ConvNet):
@@ -186,8 +170,9 @@ class AblationInception(ConvNet):
         self.feature_info = [FeatureInfo("stem", 64, 1)]
         self.stages = nn.Sequential()
         channels = 64
-        for index, widths in enumerate((MODULE_A, MODULE_B), start=1):
-            module = inception_module(channels, widths, reduce=reduce)
+        build = BranchBuilder(ConvNormAct)
+        for index, row in enumerate((MODULE_A, MODULE_B), start=1):
+            module = build.module(channels, inception_branches(row, reduce=reduce))
             channels = module.out_channels
             self.stages.add_module(f"inception{index}", nn.Sequential(module, nn.MaxPool2d(2)))
             self.feature_info.append(FeatureInfo(f"inception{index}", channels, 2**index))
@@ -232,7 +217,7 @@ def _card(
     )
 
 
-@register(
+register_variant(
     _card(
         "ablation_cnn",
         "section 2.3 and Table 1 (A vs A-LRN), scaled to 28x28",
@@ -241,34 +226,12 @@ def _card(
             "Two stacked 3x3 layers see a 5x5 field with 18C^2 instead of 25C^2 weights.",
         ),
         paper=VGG_PAPER,
-    )
+    ),
+    AblationCNN,
 )
-def ablation_cnn(
-    *,
-    num_classes: int = 10,
-    in_channels: int = 1,
-    width: int = 32,
-    norm: str = "batch",
-    act: str = "relu",
-    kernel: str = "3x3",
-    lrn: bool = False,
-    head: str = "gap",
-    dropout: float = 0.0,
-) -> AblationCNN:
-    return AblationCNN(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        width=width,
-        norm=norm,
-        act=act,
-        kernel=kernel,
-        lrn=lrn,
-        head=head,
-        dropout=dropout,
-    )
 
 
-@register(
+register_variant(
     _card(
         "ablation_inception",
         "Figure 2 (a: naive, b: with dimension reductions), Table 1 (3a, 3b) / 4",
@@ -277,12 +240,9 @@ def ablation_cnn(
             "Without them the pooled branch makes the channels grow module after module.",
         ),
         paper=GOOGLENET_PAPER,
-    )
+    ),
+    AblationInception,
 )
-def ablation_inception(
-    *, num_classes: int = 10, in_channels: int = 1, reduce: bool = True
-) -> AblationInception:
-    return AblationInception(num_classes=num_classes, in_channels=in_channels, reduce=reduce)
 
 
 @register(
@@ -321,24 +281,8 @@ def ablation_mobilenet_v1_conv(
 
 
 def small_resnext_config(cardinality: int, group_width: int) -> ResNetConfig:
-    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16.
-
-    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
-    stage, as in the paper's template.
-    """
-    if cardinality < 1 or group_width < 1:
-        raise ValueError(
-            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
-        )
-    base = cardinality * group_width
-    return ResNetConfig(
-        stages=cifar_stages(3, out_channels=(64, 128, 256), widths=(base, 2 * base, 4 * base)),
-        block="bottleneck",
-        stem="cifar",
-        stem_channels=16,
-        cardinality=cardinality,
-        num_classes=10,
-    )
+    """ResNeXt-29 (section 5.3) at a quarter of the widths: outputs 64/128/256, stem 16."""
+    return resnext29(cardinality, group_width, out_channels=(64, 128, 256), stem_channels=16)
 
 
 @register(

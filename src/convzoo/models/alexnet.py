@@ -35,16 +35,19 @@ normalization (that configuration normalizes after conv1 and conv2).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import FullyConnectedHead
 from convzoo.blocks.norm import response_norm
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import (
+    ConvNet,
+    PlainStages,
+    init_weights_like_torchvision,
+    measured_default,
+)
 from convzoo.registry import (
     HE_INIT,
     Accuracy,
@@ -148,8 +151,7 @@ class AlexNet(ConvNet):
         in_channels: int = 3,
         dropout: float = 0.5,
     ) -> None:
-        stages = nn.Sequential()
-        feature_info = [FeatureInfo("stem", in_channels, 1)]
+        body = PlainStages(in_channels)
         channels, stride = in_channels, 1
         for index, row in enumerate(config.layers, start=1):
             layers: dict[str, nn.Module] = {
@@ -170,20 +172,13 @@ class AlexNet(ConvNet):
                 layers["pool"] = pool  # overlapping: 3x3 windows every 2 pixels
             if row.lrn and config.pool_before_lrn:
                 layers["lrn"] = response_norm()
-            stages.add_module(f"conv{index}", nn.Sequential(OrderedDict(layers)))
             channels = row.out_channels
             stride *= row.stride * (2 if row.pool else 1)
-            feature_info.append(FeatureInfo(f"conv{index}", channels, stride))
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(config.input_size, config.input_size),
-            min_input_size=smallest_input_size(stages),
-        )
+            body.add(f"conv{index}", layers, channels, stride)
+        # conv1 is the first stage
+        stem, size = nn.Identity(), config.input_size
+        body.adopt(self, stem, in_channels=in_channels, num_classes=num_classes, input_size=size)
         self.config = config
-        self.stem = nn.Identity()  # conv1 is the first stage
-        self.stages = stages
-        self.feature_info = feature_info
         self.head = FullyConnectedHead(
             channels * 6 * 6, num_classes, hidden=config.hidden, dropout=dropout, pool_size=(6, 6)
         )  # (N, C, 6, 6) -> C*36 features
@@ -237,14 +232,10 @@ RECIPE_2012 = Recipe(
 )
 # What the zoo trains AlexNet with: the paper's optimizer and rate, He initialisation,
 # and a cosine decay that fits any number of epochs.
-DEFAULT_2012 = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT_2012 = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=5e-4,
-    schedule=Schedule("cosine"),
     epochs=90,
     dropout=0.5,
     init=HE_INIT,

@@ -27,15 +27,19 @@ ConvPool-CNN-C agree with the tables.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from torch import nn
 
-from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import ConvClassifierHead
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, register
+from convzoo.models.base import (
+    ConvNet,
+    PlainStages,
+    init_weights_like_torchvision,
+    measured_default,
+    registrar,
+)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule
 
 __all__ = ["AllConvNet", "Conv", "MaxPool"]
 
@@ -95,8 +99,7 @@ class AllConvNet(ConvNet):
         input_dropout: float = 0.2,
         dropout: float = 0.5,
     ) -> None:
-        stages = nn.Sequential()
-        feature_info = [FeatureInfo("stem", in_channels, 1)]
+        body = PlainStages(in_channels)
         channels, stride = in_channels, 1
         blocks = (*config, TAIL_C)
         for index, block in enumerate(blocks, start=1):
@@ -119,17 +122,9 @@ class AllConvNet(ConvNet):
                 stride *= row.stride
             if index < len(blocks):  # after each pooling layer or its replacement
                 layers["dropout"] = nn.Dropout(dropout)
-            stages.add_module(f"block{index}", nn.Sequential(OrderedDict(layers)))
-            feature_info.append(FeatureInfo(f"block{index}", channels, stride))
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(32, 32),
-            min_input_size=smallest_input_size(stages),
-        )
-        self.stem = nn.Dropout(input_dropout)  # drops input pixels
-        self.stages = stages
-        self.feature_info = feature_info
+            body.add(f"block{index}", layers, channels, stride)
+        stem = nn.Dropout(input_dropout)  # drops input pixels
+        body.adopt(self, stem, in_channels=in_channels, num_classes=num_classes, input_size=32)
         self.head = ConvClassifierHead(channels, num_classes)  # (N, 10, 6, 6) -> (N, 10)
         init_weights_like_torchvision(self)
 
@@ -160,14 +155,10 @@ RECIPE = Recipe(
 
 # The paper picks each model's rate from {0.25, 0.1, 0.05, 0.01} on a validation
 # split of a 350-epoch run; for short runs the zoo takes the smallest.
-DEFAULT = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=1e-3,
-    schedule=Schedule("cosine"),
     epochs=350,
     dropout=0.5,
 )
@@ -217,41 +208,32 @@ def _card(name: str, model: str, params: str, top1: float, idea: str) -> ModelCa
     )
 
 
-@register(
-    _card(
-        "allcnn_c",
-        "All-CNN-C",
-        "1.4M",
-        90.92,  # 9.08% error
-        "Replacing each pool by a learned stride-2 3x3 conv gives the best model C variant.",
-    )
-)
-def allcnn_c(**overrides) -> AllConvNet:  # 1.37M params, 0.27G MACs
-    return AllConvNet(ALL_CNN_C, **overrides)
+_register = registrar(_card, AllConvNet)
 
+_register(
+    "allcnn_c",
+    ALL_CNN_C,
+    "All-CNN-C",
+    "1.4M",
+    90.92,  # 9.08% error
+    "Replacing each pool by a learned stride-2 3x3 conv gives the best model C variant.",
+)  # 1.37M params, 0.27G MACs
 
-@register(
-    _card(
-        "strided_cnn_c",
-        "Strided-CNN-C",
-        "1.3M",
-        89.81,  # 10.19% error
-        "Simply striding the conv before each pool loses accuracy: the layers no longer overlap.",
-    )
-)
-def strided_cnn_c(**overrides) -> AllConvNet:  # 0.95M params, 0.10G MACs
-    return AllConvNet(STRIDED_CNN_C, **overrides)
+_register(
+    "strided_cnn_c",
+    STRIDED_CNN_C,
+    "Strided-CNN-C",
+    "1.3M",
+    89.81,  # 10.19% error
+    "Simply striding the conv before each pool loses accuracy: the layers no longer overlap.",
+)  # 0.95M params, 0.10G MACs
 
-
-@register(
-    _card(
-        "convpool_cnn_c",
-        "ConvPool-CNN-C",
-        "1.4M",
-        90.69,  # 9.31% error
-        "The control: ConvPool-CNN-C has All-CNN-C's parameters and keeps pooling, and "
-        "does no better, so the pools can go.",
-    )
-)
-def convpool_cnn_c(**overrides) -> AllConvNet:  # 1.37M params, 0.40G MACs
-    return AllConvNet(CONVPOOL_CNN_C, **overrides)
+_register(
+    "convpool_cnn_c",
+    CONVPOOL_CNN_C,
+    "ConvPool-CNN-C",
+    "1.4M",
+    90.69,  # 9.31% error
+    "The control: ConvPool-CNN-C has All-CNN-C's parameters and keeps pooling, and "
+    "does no better, so the pools can go.",
+)  # 1.37M params, 0.40G MACs

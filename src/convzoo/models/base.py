@@ -13,13 +13,18 @@ Inputs are checked at the boundary so a wrong shape gives a readable
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
+
+from convzoo.blocks.geometry import smallest_input_size
+from convzoo.registry import ModelCard, Recipe, Schedule, register
 
 __all__ = [
     "AuxClassifierNet",
@@ -29,8 +34,15 @@ __all__ = [
     "FeatureInfo",
     "FeatureInfoList",
     "FinalNormNet",
+    "PlainStages",
+    "dataset_fields",
+    "measured_default",
     "new_output_layer",
+    "register_variant",
+    "registrar",
 ]
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class AuxOutput(NamedTuple):
@@ -342,3 +354,89 @@ def init_weights_like_torchvision(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0, 0.01)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+def register_variant(
+    card: ModelCard, model: type[M], *args: Any, module: str | None = None, **defaults: Any
+) -> Callable[..., M]:
+    """Register ``model(*args, **defaults)`` under ``card.name``; keyword overrides win.
+
+    Families whose variants differ only in their table row and defaults register
+    them from a table in a loop instead of one near-identical function each. The
+    builder belongs to `module` (by default the caller's), the family's module.
+    """
+
+    def build(**overrides: Any) -> M:
+        return model(*args, **{**defaults, **overrides})
+
+    build.__name__ = build.__qualname__ = card.name
+    # the family module that registers the variant (and cites its paper), not this one
+    build.__module__ = module or sys._getframe(1).f_globals["__name__"]
+    # the class's keyword parameters, which `accepted_overrides` and `--help` read
+    keywords = list(inspect.signature(model).parameters.values())[len(args) :]
+    build.__signature__ = inspect.Signature(keywords, return_annotation=model)  # type: ignore[attr-defined]
+    return register(card)(build)
+
+
+def registrar(card: Callable[..., ModelCard], model: type[nn.Module]) -> Callable[..., None]:
+    """``register(name, config, *card_args)``: ``model(config)`` under `name`, its card
+    made by ``card(name, *card_args)``; families whose cards differ row by row list
+    their variants so."""
+
+    def register_row(name: str, config: Any, *args: Any, **kwargs: Any) -> None:
+        register_variant(card(name, *args, **kwargs), model, config, module=card.__module__)
+
+    return register_row
+
+
+def measured_default(**settings: Any) -> Recipe:
+    """A default training recipe the zoo measured (docs/training.md, "Defaults that
+    learn") where the paper's cannot be run as printed: SGD at batch 128 with a cosine
+    decay, and the family's `settings`."""
+    return Recipe(
+        source="convzoo default (measured: docs/training.md, Defaults that learn)",
+        optimizer="sgd",
+        batch_size=128,
+        schedule=Schedule("cosine"),
+        **settings,
+    )
+
+
+def dataset_fields(cifar: bool, *, cifar_recipe: Recipe, imagenet_recipe: Recipe) -> dict[str, Any]:
+    """The card fields that follow from the dataset a variant is for: CIFAR-10's
+    32x32 images and 10 classes, or ImageNet's 224x224 crops and 1000 classes."""
+    return {
+        "input_size": (3, 32, 32) if cifar else (3, 224, 224),
+        "recipe": cifar_recipe if cifar else imagenet_recipe,
+        "dataset": "CIFAR-10" if cifar else "ImageNet",
+        "num_classes": 10 if cifar else 1000,
+    }
+
+
+class PlainStages:
+    """The body of a single-path network (AlexNet, NiN, All-CNN) built stage by stage:
+    each stage a Sequential of named layers, with its `FeatureInfo`."""
+
+    def __init__(self, in_channels: int) -> None:
+        self.stages = nn.Sequential()
+        self.feature_info = [FeatureInfo("stem", in_channels, 1)]
+
+    def add(self, name: str, layers: dict[str, nn.Module], channels: int, stride: int) -> None:
+        self.stages.add_module(name, nn.Sequential(OrderedDict(layers)))
+        self.feature_info.append(FeatureInfo(name, channels, stride))
+
+    def adopt(
+        self, net: ConvNet, stem: nn.Module, *, in_channels: int, num_classes: int, input_size: int
+    ) -> None:
+        """Initialise `net` as a ConvNet whose smallest input is the one these stages
+        still map to a non-empty output, and hand it the stem, stages and feature info."""
+        ConvNet.__init__(
+            net,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            default_input_size=(input_size, input_size),
+            min_input_size=smallest_input_size(self.stages),
+        )
+        net.stem = stem
+        net.stages = self.stages
+        net.feature_info = self.feature_info

@@ -46,8 +46,14 @@ from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.recompute import recompute
 from convzoo.blocks.residual import NormAct
-from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.models.base import (
+    FeatureInfo,
+    FinalNormNet,
+    dataset_fields,
+    init_weights_like_torchvision,
+    registrar,
+)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
     "Concat",
@@ -371,65 +377,47 @@ def _card(
             "Bottleneck 1x1 convs (B) and transition compression theta = 0.5 (C) keep "
             "the growing width affordable: DenseNet-BC.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=_accuracy(name),
         accuracy_note=accuracy_note,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
         deviations=deviations,
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 
-@register(_card("densenet121", "Table 1, DenseNet-121 (k=32)", twin="densenet121"))
-def densenet121(**overrides) -> DenseNet:  # 8.0M params, 2.8G MACs
-    return DenseNet(DENSENET121, **overrides)
+_register = registrar(_card, DenseNet)
 
-
-@register(
-    _card(
-        "densenet161",
-        "Table 1 template with k=48 (the authors' released DenseNet-161)",
-        twin="densenet161",
-        deviations=("not a column of Table 1: k=48, 96 stem filters, (6, 12, 36, 24) layers",),
-    )
+_register("densenet121", DENSENET121, "Table 1, DenseNet-121 (k=32)", twin="densenet121")
+_register(
+    "densenet161",
+    DENSENET161,
+    "Table 1 template with k=48 (the authors' released DenseNet-161)",
+    twin="densenet161",
+    deviations=("not a column of Table 1: k=48, 96 stem filters, (6, 12, 36, 24) layers",),
 )
-def densenet161(**overrides) -> DenseNet:  # 28.7M params, 7.7G MACs
-    return DenseNet(DENSENET161, **overrides)
-
-
-@register(_card("densenet169", "Table 1, DenseNet-169 (k=32)", twin="densenet169"))
-def densenet169(**overrides) -> DenseNet:  # 14.1M params, 3.4G MACs
-    return DenseNet(DENSENET169, **overrides)
-
-
-@register(_card("densenet201", "Table 1, DenseNet-201 (k=32)", twin="densenet201"))
-def densenet201(**overrides) -> DenseNet:  # 20.0M params, 4.3G MACs
-    return DenseNet(DENSENET201, **overrides)
-
-
-@register(_card("densenet264", "Table 1, DenseNet-264 (k=32)"))
-def densenet264(**overrides) -> DenseNet:  # 33.3M params, 5.8G MACs
-    return DenseNet(DENSENET264, **overrides)
-
-
-@register(_card("densenet40", "Table 2, DenseNet (L=40, k=12)", params="1.0M", cifar=True))
-def densenet40(**overrides) -> DenseNet:  # 1.0M params
-    return DenseNet(DENSENET40, **overrides)
-
-
-@register(_card("densenet_bc100", "Table 2, DenseNet-BC (L=100, k=12)", params="0.8M", cifar=True))
-def densenet_bc100(**overrides) -> DenseNet:  # 0.8M params
-    return DenseNet(DENSENET_BC100, **overrides)
-
-
-@register(_card("densenet_bc250", "Table 2, DenseNet-BC (L=250, k=24)", params="15.3M", cifar=True))
-def densenet_bc250(**overrides) -> DenseNet:  # 15.3M params
-    return DenseNet(DENSENET_BC250, **overrides)
-
-
-@register(_card("densenet_bc190", "Table 2, DenseNet-BC (L=190, k=40)", params="25.6M", cifar=True))
-def densenet_bc190(**overrides) -> DenseNet:  # 25.6M params
-    return DenseNet(DENSENET_BC190, **overrides)
+_register("densenet169", DENSENET169, "Table 1, DenseNet-169 (k=32)", twin="densenet169")
+_register("densenet201", DENSENET201, "Table 1, DenseNet-201 (k=32)", twin="densenet201")
+_register("densenet264", DENSENET264, "Table 1, DenseNet-264 (k=32)")
+_register("densenet40", DENSENET40, "Table 2, DenseNet (L=40, k=12)", params="1.0M", cifar=True)
+_register(
+    "densenet_bc100",
+    DENSENET_BC100,
+    "Table 2, DenseNet-BC (L=100, k=12)",
+    params="0.8M",
+    cifar=True,
+)
+_register(
+    "densenet_bc250",
+    DENSENET_BC250,
+    "Table 2, DenseNet-BC (L=250, k=24)",
+    params="15.3M",
+    cifar=True,
+)
+_register(
+    "densenet_bc190",
+    DENSENET_BC190,
+    "Table 2, DenseNet-BC (L=190, k=40)",
+    params="25.6M",
+    cifar=True,
+)

@@ -29,14 +29,18 @@ from functools import partial
 from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct, make_divisible
-from convzoo.blocks.mobile import ConvHead, InvertedResidual
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.blocks.mobile import ConvHead, InvertedResidualRow, inverted_residual_stage
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
     "PUBLISHED",
     "EfficientNet",
-    "MBConvStage",
     "Scaling",
     "compound_coefficients",
     "efficientnet",
@@ -46,34 +50,20 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class MBConvStage:
-    """A stage of Table 1: operator MBConv{expand_ratio} k{kernel_size}, channels, layers."""
-
-    expand_ratio: int
-    kernel_size: int
-    stride: int  # from the Resolution column: where the next stage's input halves
-    out_channels: int
-    repeats: int
-
-    def __post_init__(self) -> None:
-        if self.kernel_size % 2 == 0 or self.stride not in (1, 2) or self.repeats < 1:
-            raise ValueError(f"MBConvStage needs odd kernel, stride 1|2, repeats >= 1: {self}")
-
-
 STEM_CHANNELS = 32  # Table 1, stage 1: Conv3x3, 32 channels, stride 2
 HEAD_CHANNELS = 1280  # Table 1, stage 9: Conv1x1 & Pooling & FC
 SE_RATIO = 0.25  # squeeze-excite bottleneck: a quarter of the block's input channels
 
-# Table 1 (EfficientNet-B0 baseline), stages 2-8.
+# Table 1 (EfficientNet-B0 baseline), stages 2-8: operator MBConv{t} k, #channels,
+# #layers; the stride is where the Resolution column halves after the stage.
 B0_TABLE = (
-    MBConvStage(expand_ratio=1, kernel_size=3, stride=1, out_channels=16, repeats=1),
-    MBConvStage(expand_ratio=6, kernel_size=3, stride=2, out_channels=24, repeats=2),
-    MBConvStage(expand_ratio=6, kernel_size=5, stride=2, out_channels=40, repeats=2),
-    MBConvStage(expand_ratio=6, kernel_size=3, stride=2, out_channels=80, repeats=3),
-    MBConvStage(expand_ratio=6, kernel_size=5, stride=1, out_channels=112, repeats=3),
-    MBConvStage(expand_ratio=6, kernel_size=5, stride=2, out_channels=192, repeats=4),
-    MBConvStage(expand_ratio=6, kernel_size=3, stride=1, out_channels=320, repeats=1),
+    InvertedResidualRow(expand_ratio=1, kernel_size=3, out_channels=16, repeats=1, stride=1),
+    InvertedResidualRow(expand_ratio=6, kernel_size=3, out_channels=24, repeats=2, stride=2),
+    InvertedResidualRow(expand_ratio=6, kernel_size=5, out_channels=40, repeats=2, stride=2),
+    InvertedResidualRow(expand_ratio=6, kernel_size=3, out_channels=80, repeats=3, stride=2),
+    InvertedResidualRow(expand_ratio=6, kernel_size=5, out_channels=112, repeats=3, stride=1),
+    InvertedResidualRow(expand_ratio=6, kernel_size=5, out_channels=192, repeats=4, stride=2),
+    InvertedResidualRow(expand_ratio=6, kernel_size=3, out_channels=320, repeats=1, stride=1),
 )
 
 # -- scaling rules ----------------------------------------------------------------
@@ -144,7 +134,7 @@ class EfficientNet(ConvNet):
 
     def __init__(
         self,
-        config: tuple[MBConvStage, ...],
+        config: tuple[InvertedResidualRow, ...],
         *,
         width_mult: float = 1.0,
         depth_mult: float = 1.0,
@@ -173,28 +163,18 @@ class EfficientNet(ConvNet):
         self.feature_info = [FeatureInfo("stem", channels, 2)]  # (N, 32w, H/2, W/2)
 
         repeats = [round_repeats(row.repeats, depth_mult) for row in config]
-        total_blocks, block_index, stride = sum(repeats), 0, 2
+        total_blocks, first_block, stride = sum(repeats), 0, 2
         self.stages = nn.Sequential()
         for number, (row, count) in enumerate(zip(config, repeats, strict=True), start=2):
             out_channels = round_filters(row.out_channels, width_mult)
-            blocks = []
-            for repeat in range(count):
-                blocks.append(
-                    InvertedResidual(
-                        channels,
-                        out_channels,
-                        kernel_size=row.kernel_size,
-                        stride=row.stride if repeat == 0 else 1,
-                        expand_ratio=row.expand_ratio,
-                        act=nn.SiLU,
-                        norm=norm,
-                        se_channels=max(1, int(channels * SE_RATIO)),
-                        drop_path=drop_path * block_index / total_blocks,
-                    )
-                )
-                channels, block_index = out_channels, block_index + 1
-            stride *= row.stride
-            self.stages.add_module(f"stage{number}", nn.Sequential(*blocks))
+            # stochastic depth rises linearly with the block's index in the whole network
+            blocks = range(first_block, first_block + count)
+            stage = inverted_residual_stage(
+                row, channels, out_channels, act=nn.SiLU, norm=norm, se_ratio=SE_RATIO,
+                drop_paths=[drop_path * index / total_blocks for index in blocks],
+            )  # fmt: skip
+            channels, first_block, stride = out_channels, first_block + count, stride * row.stride
+            self.stages.add_module(f"stage{number}", stage)
             self.feature_info.append(FeatureInfo(f"stage{number}", channels, stride))
         head_channels = round_filters(HEAD_CHANNELS, width_mult)
         self.head = ConvHead(
@@ -221,7 +201,7 @@ def _scaling_kwargs(scaling: Scaling) -> dict[str, float]:
 # -- twins, cards, builders -----------------------------------------------------------
 
 
-def _torchvision_rules(config: tuple[MBConvStage, ...]) -> tuple:
+def _torchvision_rules(config: tuple[InvertedResidualRow, ...]) -> tuple:
     """torchvision: features.0 stem, features.1-7 the stages, features.8 the 1x1 head conv;
     each MBConv's `block` lists [expand,] depthwise, SE, project."""
     rules: list = [(r"^features\.0\.", "stem.")]
@@ -335,48 +315,13 @@ def _card(variant: str) -> ModelCard:
     )
 
 
-def _published(variant: str, overrides: dict) -> dict:
+def _published(variant: str) -> dict:
     kwargs = _scaling_kwargs(PUBLISHED[variant])
     if variant in ("b5", "b6", "b7"):  # torchvision ports these from TF with its settings
         kwargs.update(norm_eps=1e-3, norm_momentum=0.01)
-    return {**kwargs, **overrides}
+    return kwargs
 
 
-@register(_card("b0"))
-def efficientnet_b0(**overrides) -> EfficientNet:  # 5,288,548 params, 0.39G MACs
-    return EfficientNet(B0_TABLE, **_published("b0", overrides))
-
-
-@register(_card("b1"))
-def efficientnet_b1(**overrides) -> EfficientNet:  # 7,794,184 params, 0.69G MACs
-    return EfficientNet(B0_TABLE, **_published("b1", overrides))
-
-
-@register(_card("b2"))
-def efficientnet_b2(**overrides) -> EfficientNet:  # 9,109,994 params, 0.99G MACs
-    return EfficientNet(B0_TABLE, **_published("b2", overrides))
-
-
-@register(_card("b3"))
-def efficientnet_b3(**overrides) -> EfficientNet:  # 12,233,232 params, 1.83G MACs
-    return EfficientNet(B0_TABLE, **_published("b3", overrides))
-
-
-@register(_card("b4"))
-def efficientnet_b4(**overrides) -> EfficientNet:  # 19,341,616 params, 4.39G MACs
-    return EfficientNet(B0_TABLE, **_published("b4", overrides))
-
-
-@register(_card("b5"))
-def efficientnet_b5(**overrides) -> EfficientNet:  # 30,389,784 params, 10.27G MACs
-    return EfficientNet(B0_TABLE, **_published("b5", overrides))
-
-
-@register(_card("b6"))
-def efficientnet_b6(**overrides) -> EfficientNet:  # 43,040,704 params, 19.07G MACs
-    return EfficientNet(B0_TABLE, **_published("b6", overrides))
-
-
-@register(_card("b7"))
-def efficientnet_b7(**overrides) -> EfficientNet:  # 66,347,960 params, 37.75G MACs
-    return EfficientNet(B0_TABLE, **_published("b7", overrides))
+# efficientnet_b0 .. efficientnet_b7 (5.3M .. 66.3M params, 0.39G .. 37.75G MACs measured)
+for _variant in PUBLISHED:
+    register_variant(_card(_variant), EfficientNet, B0_TABLE, **_published(_variant))

@@ -26,7 +26,6 @@ Deviations: see each card. ``googlenet_bn`` is torchvision's ``googlenet``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
@@ -35,44 +34,42 @@ from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule
+from convzoo.blocks.inception import BranchBuilder, Branches, Chain, Conv, Pool
 from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
     init_weights_like_torchvision,
+    registrar,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__ = ["Bottleneck", "GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
-
-
-@dataclass(frozen=True)
-class Bottleneck:
-    """A 1x1 "reduce" convolution, then the wider kernel(s) with `out` filters."""
-
-    reduce: int
-    out: int
-
-    def __post_init__(self) -> None:
-        if self.reduce < 1 or self.out < 1:
-            raise ValueError(f"Bottleneck widths must be >= 1, got {self}")
+__all__ = ["GoogLeNet", "GoogLeNetConfig", "InceptionRow"]
 
 
 @dataclass(frozen=True)
 class InceptionRow:
-    """One inception line of GoogLeNet's Table 1 / BN-Inception's Figure 5."""
+    """One inception line of GoogLeNet's Table 1 / BN-Inception's Figure 5, column by column.
+
+    ``r5x5``/``n5x5`` hold BN-Inception's "double #3x3 reduce"/"double #3x3".
+    """
 
     name: str  # "3a"
-    conv1x1: int  # 0: no 1x1 branch (BN-Inception's stride-2 modules)
-    conv3x3: Bottleneck
-    conv5x5: Bottleneck  # GoogLeNet: one 5x5; BN-Inception: the "double 3x3" branch
-    pool_proj: int  # 0: the pooled input passes through unchanged
+    n1x1: int  # "#1x1"; 0: no 1x1 branch (BN-Inception's stride-2 modules)
+    r3x3: int  # "#3x3 reduce"
+    n3x3: int  # "#3x3"
+    r5x5: int  # "#5x5 reduce"
+    n5x5: int  # "#5x5"
+    proj: int  # "pool proj"; 0: the pooled input passes through unchanged
     pool: Literal["max", "avg"] = "max"
     stride: Literal[1, 2] = 1
 
     def __post_init__(self) -> None:
-        if self.conv1x1 < 0 or self.pool_proj < 0 or self.stride not in (1, 2):
-            raise ValueError(f"InceptionRow needs widths >= 0 and stride 1 or 2, got {self}")
+        reduced = (self.r3x3, self.n3x3, self.r5x5, self.n5x5)
+        if min(reduced) < 1 or min(self.n1x1, self.proj) < 0 or self.stride not in (1, 2):
+            raise ValueError(
+                f"InceptionRow needs reduce/3x3/5x5 widths >= 1, the others >= 0 and stride "
+                f"1 or 2, got {self}"
+            )
         if self.pool not in ("max", "avg"):
             raise ValueError(f"InceptionRow pool must be 'max' or 'avg', got {self.pool!r}")
 
@@ -80,47 +77,39 @@ class InceptionRow:
 # Table 1 of Szegedy et al. 2014, the inception rows, grouped by grid size.
 GOOGLENET_ROWS = (
     (  # 28x28
-        InceptionRow("3a", 64, Bottleneck(96, 128), Bottleneck(16, 32), pool_proj=32),
-        InceptionRow("3b", 128, Bottleneck(128, 192), Bottleneck(32, 96), pool_proj=64),
+        InceptionRow("3a", n1x1=64, r3x3=96, n3x3=128, r5x5=16, n5x5=32, proj=32),
+        InceptionRow("3b", n1x1=128, r3x3=128, n3x3=192, r5x5=32, n5x5=96, proj=64),
     ),
     (  # 14x14
-        InceptionRow("4a", 192, Bottleneck(96, 208), Bottleneck(16, 48), pool_proj=64),
-        InceptionRow("4b", 160, Bottleneck(112, 224), Bottleneck(24, 64), pool_proj=64),
-        InceptionRow("4c", 128, Bottleneck(128, 256), Bottleneck(24, 64), pool_proj=64),
-        InceptionRow("4d", 112, Bottleneck(144, 288), Bottleneck(32, 64), pool_proj=64),
-        InceptionRow("4e", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
+        InceptionRow("4a", n1x1=192, r3x3=96, n3x3=208, r5x5=16, n5x5=48, proj=64),
+        InceptionRow("4b", n1x1=160, r3x3=112, n3x3=224, r5x5=24, n5x5=64, proj=64),
+        InceptionRow("4c", n1x1=128, r3x3=128, n3x3=256, r5x5=24, n5x5=64, proj=64),
+        InceptionRow("4d", n1x1=112, r3x3=144, n3x3=288, r5x5=32, n5x5=64, proj=64),
+        InceptionRow("4e", n1x1=256, r3x3=160, n3x3=320, r5x5=32, n5x5=128, proj=128),
     ),
     (  # 7x7
-        InceptionRow("5a", 256, Bottleneck(160, 320), Bottleneck(32, 128), pool_proj=128),
-        InceptionRow("5b", 384, Bottleneck(192, 384), Bottleneck(48, 128), pool_proj=128),
+        InceptionRow("5a", n1x1=256, r3x3=160, n3x3=320, r5x5=32, n5x5=128, proj=128),
+        InceptionRow("5b", n1x1=384, r3x3=192, n3x3=384, r5x5=48, n5x5=128, proj=128),
     ),
 )
 
-# Figure 5 of Ioffe & Szegedy 2015; conv5x5 holds the "double #3x3 reduce, double #3x3".
+# Figure 5 of Ioffe & Szegedy 2015; r5x5, n5x5 hold "double #3x3 reduce, double #3x3".
 BN_INCEPTION_ROWS = (
     (  # 28x28
-        InceptionRow("3a", 64, Bottleneck(64, 64), Bottleneck(64, 96), pool_proj=32, pool="avg"),
-        InceptionRow("3b", 64, Bottleneck(64, 96), Bottleneck(64, 96), pool_proj=64, pool="avg"),
+        InceptionRow("3a", n1x1=64, r3x3=64, n3x3=64, r5x5=64, n5x5=96, proj=32, pool="avg"),
+        InceptionRow("3b", n1x1=64, r3x3=64, n3x3=96, r5x5=64, n5x5=96, proj=64, pool="avg"),
     ),
     (  # 14x14
-        InceptionRow("3c", 0, Bottleneck(128, 160), Bottleneck(64, 96), pool_proj=0, stride=2),
-        InceptionRow("4a", 224, Bottleneck(64, 96), Bottleneck(96, 128), pool_proj=128, pool="avg"),
-        InceptionRow(
-            "4b", 192, Bottleneck(96, 128), Bottleneck(96, 128), pool_proj=128, pool="avg"
-        ),
-        InceptionRow(
-            "4c", 160, Bottleneck(128, 160), Bottleneck(128, 160), pool_proj=128, pool="avg"
-        ),
-        InceptionRow(
-            "4d", 96, Bottleneck(128, 192), Bottleneck(160, 192), pool_proj=128, pool="avg"
-        ),
+        InceptionRow("3c", n1x1=0, r3x3=128, n3x3=160, r5x5=64, n5x5=96, proj=0, stride=2),
+        InceptionRow("4a", n1x1=224, r3x3=64, n3x3=96, r5x5=96, n5x5=128, proj=128, pool="avg"),
+        InceptionRow("4b", n1x1=192, r3x3=96, n3x3=128, r5x5=96, n5x5=128, proj=128, pool="avg"),
+        InceptionRow("4c", n1x1=160, r3x3=128, n3x3=160, r5x5=128, n5x5=160, proj=128, pool="avg"),
+        InceptionRow("4d", n1x1=96, r3x3=128, n3x3=192, r5x5=160, n5x5=192, proj=128, pool="avg"),
     ),
     (  # 7x7
-        InceptionRow("4e", 0, Bottleneck(128, 192), Bottleneck(192, 256), pool_proj=0, stride=2),
-        InceptionRow(
-            "5a", 352, Bottleneck(192, 320), Bottleneck(160, 224), pool_proj=128, pool="avg"
-        ),
-        InceptionRow("5b", 352, Bottleneck(192, 320), Bottleneck(192, 224), pool_proj=128),
+        InceptionRow("4e", n1x1=0, r3x3=128, n3x3=192, r5x5=192, n5x5=256, proj=0, stride=2),
+        InceptionRow("5a", n1x1=352, r3x3=192, n3x3=320, r5x5=160, n5x5=224, proj=128, pool="avg"),
+        InceptionRow("5b", n1x1=352, r3x3=192, n3x3=320, r5x5=192, n5x5=224, proj=128),
     ),
 )
 
@@ -153,37 +142,27 @@ BN_INCEPTION = GoogLeNetConfig(
 )  # fmt: skip
 
 
-def _pool(kind: str, stride: int) -> nn.Module:
-    if kind == "avg":
-        return nn.AvgPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
-    return nn.MaxPool2d(3, stride=stride, padding=1 if stride == 1 else 0, ceil_mode=True)
+def inception_branches(row: InceptionRow, wide_kernels: tuple[int, ...]) -> Branches:
+    """The four branches of one Table 1 row (a width of 0 drops the 1x1 / projection).
 
-
-def inception_module(
-    in_channels: int, row: InceptionRow, wide_kernels: tuple[int, ...], conv: partial
-) -> InceptionModule:
-    """The four branches of one Table 1 row (a width of 0 drops the 1x1 / projection)."""
+    The stride of BN-Inception's 3c and 4e goes on each branch's last conv, which
+    keeps its padding there, and on the pool.
+    """
     s = row.stride
-    branches: dict[str, nn.Module] = {}
-    if row.conv1x1:
-        branches["branch1x1"] = conv(in_channels, row.conv1x1, 1)
-    branches["branch3x3"] = nn.Sequential(
-        conv(in_channels, row.conv3x3.reduce, 1),
-        conv(row.conv3x3.reduce, row.conv3x3.out, 3, stride=s),
-    )
-    wide: list[nn.Module] = [conv(in_channels, row.conv5x5.reduce, 1)]
-    width = row.conv5x5.reduce
-    for i, k in enumerate(wide_kernels, start=1):  # the stride (3c, 4e) goes on the last conv
-        wide.append(conv(width, row.conv5x5.out, k, stride=s if i == len(wide_kernels) else 1))
-        width = row.conv5x5.out
-    branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = nn.Sequential(*wide)
-    pool = _pool(row.pool, s)
-    if row.pool_proj:
-        proj = conv(in_channels, row.pool_proj, 1)
-        branches["branch_pool"] = nn.Sequential(OrderedDict(pool=pool, proj=proj))
-    else:
-        branches["branch_pool"] = pool  # pass-through: keeps in_channels
-    return InceptionModule(in_channels, branches)
+    branches: dict[str, Chain] = {}
+    if row.n1x1:
+        branches["branch1x1"] = (Conv(row.n1x1),)
+    branches["branch3x3"] = (Conv(row.r3x3), Conv(row.n3x3, 3, s, valid=False))
+    wide = [Conv(row.r5x5)]
+    for i, k in enumerate(wide_kernels, start=1):
+        wide.append(Conv(row.n5x5, k, s if i == len(wide_kernels) else 1, valid=False))
+    branches["branch3x3dbl" if len(wide_kernels) == 2 else "branch5x5"] = tuple(wide)
+    pool = Pool(row.pool, stride=s)
+    if row.proj:
+        branches["branch_pool"] = {"pool": pool, "proj": Conv(row.proj)}
+    else:  # the pooled input passes through and keeps in_channels
+        branches["branch_pool"] = (pool,)
+    return branches
 
 
 class AuxHead(nn.Module):
@@ -240,6 +219,7 @@ class GoogLeNet(AuxClassifierNet):
         )
         norm = partial(nn.BatchNorm2d, eps=1e-3) if config.batch_norm else None
         conv = partial(ConvNormAct, norm=norm)
+        build = BranchBuilder(conv, ceil_mode=True)
         self.stem = nn.Sequential()
         self.stem.add_module("conv1", conv(in_channels, 64, 7, stride=2))  # 112x112
         self.stem.add_module("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))  # 56x56
@@ -260,7 +240,7 @@ class GoogLeNet(AuxClassifierNet):
             if index > 0 and config.stage_pool is not None:  # halves H, W
                 stage.add_module("pool", nn.MaxPool2d(config.stage_pool, stride=2, ceil_mode=True))
             for row in rows:
-                module = inception_module(channels, row, config.wide_kernels, conv)
+                module = build.module(channels, inception_branches(row, config.wide_kernels))
                 stage.add_module(row.name, module)
                 channels = module.out_channels  # e.g. 3a: 64 + 128 + 32 + 32 = 256
                 if aux_logits and row.name in config.aux_after:
@@ -393,68 +373,59 @@ def _card(name: str, **fields) -> ModelCard:
     return ModelCard(name=name, family="inception", input_size=(3, 224, 224), **paper, **fields)
 
 
-@register(
-    _card(
-        "googlenet",
-        paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
-        recipe=RECIPE_2014,
-        accuracy=Accuracy(
-            top1=None,
-            top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
-            source="Table 3",
-            protocol="1 model, 1 crop",
-            dataset="ILSVRC 2014 val",
-        ),
-        deviations=(
-            "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
-            "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
-            "as printed",
-            "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
-            "(identity at 224x224) so other input sizes run",
-            "the paper prints no parameter total (Table 1's per-layer column sums to about "
-            "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
-        ),
-    )
-)
-def googlenet(**overrides) -> GoogLeNet:  # 7.00M params (13.38M with aux), 1.58G MACs
-    return GoogLeNet(GOOGLENET, **overrides)
+_register = registrar(_card, GoogLeNet)
 
+_register(
+    "googlenet",
+    GOOGLENET,
+    paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
+    recipe=RECIPE_2014,
+    accuracy=Accuracy(
+        top1=None,
+        top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
+        source="Table 3",
+        protocol="1 model, 1 crop",
+        dataset="ILSVRC 2014 val",
+    ),
+    deviations=(
+        "Table 1's conv1 row (2.7K params, 34M ops) is smaller than a 7x7x3x64 conv "
+        "(9,408 weights, 118M multiply-adds): we have 1.58G in all, 1.50G with that row "
+        "as printed",
+        "auxiliary heads add an adaptive 4x4 average pool after the 5x5/3 pool "
+        "(identity at 224x224) so other input sizes run",
+        "the paper prints no parameter total (Table 1's per-layer column sums to about "
+        "6.8M); Table 1's widths give 7.0M without and 13.4M with the auxiliary heads",
+    ),
+)  # 7.00M params (13.38M with aux), 1.58G MACs
 
-@register(
-    _card(
-        "googlenet_bn",
-        recipe=RECIPE_GOOGLENET_BN,
-        accuracy_note="torchvision's batch-normalized variant: no paper reports its accuracy",
-        twins=(
-            Twin(
-                "torchvision",
-                "googlenet",
-                _torchvision_rules(),
-                kwargs={"aux_logits": True, "transform_input": False, "init_weights": True},
-            ),
+_register(
+    "googlenet_bn",
+    GOOGLENET_BN,
+    recipe=RECIPE_GOOGLENET_BN,
+    accuracy_note="torchvision's batch-normalized variant: no paper reports its accuracy",
+    twins=(
+        Twin(
+            "torchvision",
+            "googlenet",
+            _torchvision_rules(),
+            kwargs={"aux_logits": True, "transform_input": False, "init_weights": True},
         ),
-        deviations=(
-            "batch norm (eps 1e-3) after every convolution, no biases, no LRN",
-            "3x3 kernels in the '5x5' branches (as torchvision's port of the weights)",
-            "2x2/2 max-pool before 5a instead of 3x3/2",
-            "auxiliary heads pool adaptively to 4x4 (not 5x5/3) and have batch norm",
-            "main dropout 0.2 (paper 0.4)",
-        ),
-    )
-)
-def googlenet_bn(**overrides) -> GoogLeNet:  # 6.62M params (13.00M with aux), 1.50G MACs
-    return GoogLeNet(GOOGLENET_BN, **overrides)
+    ),
+    deviations=(
+        "batch norm (eps 1e-3) after every convolution, no biases, no LRN",
+        "3x3 kernels in the '5x5' branches (as torchvision's port of the weights)",
+        "2x2/2 max-pool before 5a instead of 3x3/2",
+        "auxiliary heads pool adaptively to 4x4 (not 5x5/3) and have batch norm",
+        "main dropout 0.2 (paper 0.4)",
+    ),
+)  # 6.62M params (13.00M with aux), 1.50G MACs
 
-
-@register(
-    _card(
-        "bn_inception",
-        deviations=(
-            "Figure 5 prints 576 channels for 4c/4d and 1024 for 4e; its branch widths sum "
-            "to 608, 608 and 1056, which is what this network has (as the released model)",
-            "no auxiliary classifiers",
-        ),
-    )
-)
-def bn_inception(**overrides) -> GoogLeNet:  # 11.29M params, 2.03G MACs
-    return GoogLeNet(BN_INCEPTION, **overrides)
+_register(
+    "bn_inception",
+    BN_INCEPTION,
+    deviations=(
+        "Figure 5 prints 576 channels for 4c/4d and 1024 for 4e; its branch widths sum "
+        "to 608, 608 and 1056, which is what this network has (as the released model)",
+        "no auxiliary classifiers",
+    ),
+)  # 11.29M params, 2.03G MACs

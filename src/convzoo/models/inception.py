@@ -21,13 +21,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
 
 from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.inception import InceptionModule
+from convzoo.blocks.inception import (
+    BranchBuilder,
+    Branches,
+    Conv,
+    InceptionModule,
+    Pool,
+    Split,
+)
 from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
@@ -45,47 +51,6 @@ __all__ = [
     "Split",
     "StageSpec",
 ]
-
-
-@dataclass(frozen=True)
-class Conv:
-    """Conv -> BN -> ReLU with `out` filters."""
-
-    out: int
-    kernel: int | tuple[int, int] = 1
-    stride: int = 1
-    valid: bool = False  # no padding (always so at stride 2)
-
-    def __post_init__(self) -> None:
-        if self.out < 1 or self.stride not in (1, 2):
-            raise ValueError(f"Conv needs out >= 1 and stride 1 or 2, got {self}")
-
-
-@dataclass(frozen=True)
-class Pool:
-    """3x3 pooling; stride 2 pools are unpadded, stride 1 pools keep H x W."""
-
-    kind: Literal["max", "avg"] = "max"
-    stride: int = 2
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("max", "avg") or self.stride not in (1, 2):
-            raise ValueError(f"Pool needs kind 'max' or 'avg' and stride 1 or 2, got {self}")
-
-
-@dataclass(frozen=True)
-class Split:
-    """Figure 7's expansion: a 1x3 and a 3x1 conv side by side, `out` filters each."""
-
-    out: int
-
-    def __post_init__(self) -> None:
-        if self.out < 1:
-            raise ValueError(f"Split needs out >= 1, got {self}")
-
-
-Layer = Conv | Pool | Split
-Branches = Mapping[str, tuple[Layer, ...]]  # branch name -> chain of layers
 
 
 @dataclass(frozen=True)
@@ -107,12 +72,12 @@ LayerSpec = Conv | Pool | Residual | Mapping  # a Mapping is an Inception module
 @dataclass(frozen=True)
 class StageSpec:
     name: str
-    layers: tuple[tuple[str, LayerSpec], ...]  # (child name, spec), in order
+    layers: Mapping[str, LayerSpec]  # child name -> spec, in order
 
 
 @dataclass(frozen=True)
 class InceptionNetConfig:
-    stem: tuple[tuple[str, LayerSpec], ...]
+    stem: Mapping[str, LayerSpec]
     stages: tuple[StageSpec, ...]
     avg_pool_count_pad: bool  # torchvision's v3 averages over zero padding; timm's do not
     dropout: float
@@ -121,46 +86,13 @@ class InceptionNetConfig:
 
 
 # -- module builders ---------------------------------------------------------
-class _Builder:
-    """Turns specs into modules; every conv is conv -> BN (eps 1e-3, as the twins) -> ReLU."""
+class _Builder(BranchBuilder):
+    """Every conv is conv -> BN (eps 1e-3, as the twins) -> ReLU; modules, residual
+    blocks and single layers of a stage."""
 
     def __init__(self, avg_pool_count_pad: bool) -> None:
-        self.conv = partial(ConvNormAct, norm=partial(nn.BatchNorm2d, eps=1e-3))
-        self.count_pad = avg_pool_count_pad
-
-    def layer(self, channels: int, spec: Layer) -> tuple[nn.Module, int]:
-        if isinstance(spec, Conv):
-            pad = 0 if spec.valid or spec.stride > 1 else None
-            conv = self.conv(channels, spec.out, spec.kernel, stride=spec.stride, padding=pad)
-            return conv, spec.out
-        if isinstance(spec, Split):
-            split = InceptionModule(
-                channels,
-                {
-                    "conv1x3": self.conv(channels, spec.out, (1, 3)),
-                    "conv3x1": self.conv(channels, spec.out, (3, 1)),
-                },
-            )
-            return split, 2 * spec.out
-        pad = 1 if spec.stride == 1 else 0
-        if spec.kind == "avg":
-            pool = nn.AvgPool2d(
-                3, stride=spec.stride, padding=pad, count_include_pad=self.count_pad
-            )
-            return pool, channels
-        return nn.MaxPool2d(3, stride=spec.stride, padding=pad), channels
-
-    def branch(self, channels: int, chain: tuple[Layer, ...]) -> nn.Module:
-        layers = []
-        for spec in chain:
-            module, channels = self.layer(channels, spec)
-            layers.append(module)
-        return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
-
-    def module(self, channels: int, branches: Branches) -> InceptionModule:
-        return InceptionModule(
-            channels, {name: self.branch(channels, chain) for name, chain in branches.items()}
-        )
+        conv = partial(ConvNormAct, norm=partial(nn.BatchNorm2d, eps=1e-3))
+        super().__init__(conv, count_include_pad=avg_pool_count_pad)
 
     def build(self, channels: int, spec: LayerSpec) -> tuple[nn.Module, int]:
         if isinstance(spec, Residual):
@@ -235,7 +167,7 @@ class InceptionNet(AuxClassifierNet):
         build = _Builder(config.avg_pool_count_pad)
         channels, stride = in_channels, 1
         self.stem = nn.Sequential()
-        for name, spec in config.stem:
+        for name, spec in config.stem.items():
             module, channels = build.build(channels, spec)
             self.stem.add_module(name, module)
             stride *= _stride_of(spec)
@@ -244,7 +176,7 @@ class InceptionNet(AuxClassifierNet):
         self.aux_heads = nn.ModuleDict()
         for stage_spec in config.stages:
             stage = nn.Sequential()
-            for name, spec in stage_spec.layers:
+            for name, spec in stage_spec.layers.items():
                 module, channels = build.build(channels, spec)
                 stage.add_module(name, module)
                 stride *= _stride_of(spec)  # reductions halve H, W
@@ -326,15 +258,15 @@ def reduction_b(*, conv3x3: tuple[int, int], conv7x7x3: tuple[int, int, int, int
 
 
 # -- Inception-v3: Table 1 of arXiv:1512.00567, widths as released -----------
-V3_STEM = (
-    ("conv1a", Conv(32, 3, stride=2)),  # 149x149x32
-    ("conv2a", Conv(32, 3, valid=True)),  # 147x147x32
-    ("conv2b", Conv(64, 3)),  # 147x147x64
-    ("pool3a", Pool()),  # 73x73x64
-    ("conv3b", Conv(80)),  # 73x73x80
-    ("conv4a", Conv(192, 3, valid=True)),  # 71x71x192
-    ("pool5a", Pool()),  # 35x35x192
-)
+V3_STEM = {
+    "conv1a": Conv(32, 3, stride=2),  # 149x149x32
+    "conv2a": Conv(32, 3, valid=True),  # 147x147x32
+    "conv2b": Conv(64, 3),  # 147x147x64
+    "pool3a": Pool(),  # 73x73x64
+    "conv3b": Conv(80),  # 73x73x80
+    "conv4a": Conv(192, 3, valid=True),  # 71x71x192
+    "pool5a": Pool(),  # 35x35x192
+}
 
 
 def _v3_grid8() -> Branches:  # Figure 7
@@ -362,25 +294,25 @@ INCEPTION_V3 = InceptionNetConfig(
     stem=V3_STEM,
     stages=(
         StageSpec(  # 3x Inception (Figure 5), 35x35x288
-            "mixed5", (("5b", _v3_grid35(32)), ("5c", _v3_grid35(64)), ("5d", _v3_grid35(64)))
+            "mixed5", {"5b": _v3_grid35(32), "5c": _v3_grid35(64), "5d": _v3_grid35(64)}
         ),
         StageSpec(  # reduction, 5x Inception (Figure 6), 17x17x768
             "mixed6",
-            (
-                ("6a", reduction_a(k=64, l=96, m=96, n=384)),
-                ("6b", _v3_grid17(128)),
-                ("6c", _v3_grid17(160)),
-                ("6d", _v3_grid17(160)),
-                ("6e", _v3_grid17(192)),
-            ),
+            {
+                "6a": reduction_a(k=64, l=96, m=96, n=384),
+                "6b": _v3_grid17(128),
+                "6c": _v3_grid17(160),
+                "6d": _v3_grid17(160),
+                "6e": _v3_grid17(192),
+            },
         ),
         StageSpec(  # reduction, 2x Inception (Figure 7), 8x8x2048
             "mixed7",
-            (
-                ("7a", reduction_b(conv3x3=(192, 320), conv7x7x3=(192, 192, 192, 192))),
-                ("7b", _v3_grid8()),
-                ("7c", _v3_grid8()),
-            ),
+            {
+                "7a": reduction_b(conv3x3=(192, 320), conv7x7x3=(192, 192, 192, 192)),
+                "7b": _v3_grid8(),
+                "7c": _v3_grid8(),
+            },
         ),
     ),
     avg_pool_count_pad=True,

@@ -49,30 +49,43 @@ def resnet_reduction_b(*, outs: tuple[int, int, int, int]) -> Branches:
     }
 
 
-def _numbered(spec: LayerSpec, count: int) -> tuple[tuple[str, LayerSpec], ...]:
-    return tuple((str(i), spec) for i in range(1, count + 1))
+def _numbered(spec: LayerSpec, count: int) -> dict[str, LayerSpec]:
+    return {str(i): spec for i in range(1, count + 1)}
+
+
+def figure9(
+    prefix: str,
+    *,
+    a: tuple[LayerSpec, int],
+    reduction_a: LayerSpec,
+    b: tuple[LayerSpec, int],
+    reduction_b: LayerSpec,
+    c: tuple[LayerSpec, int],
+    c_tail: Mapping[str, LayerSpec] | None = None,
+) -> tuple[StageSpec, ...]:
+    """Figures 9 and 15: (module, count) of Inception-A, Reduction-A, B, Reduction-B, C.
+
+    Each reduction opens the stage of the grid it produces; `c_tail` follows the last C.
+    """
+    return (
+        StageSpec(f"{prefix}_a", _numbered(*a)),
+        StageSpec(f"{prefix}_b", {"reduction_a": reduction_a, **_numbered(*b)}),
+        StageSpec(f"{prefix}_c", {"reduction_b": reduction_b, **_numbered(*c), **(c_tail or {})}),
+    )
 
 
 # -- Inception-v4: Figures 3-9 of arXiv:1602.07261 ---------------------------
-V4_STEM = (  # Figure 3
-    ("conv1a", Conv(32, 3, stride=2)),  # 149x149x32
-    ("conv2a", Conv(32, 3, valid=True)),  # 147x147x32
-    ("conv2b", Conv(64, 3)),  # 147x147x64
-    ("mixed_3a", {"branch_pool": (Pool(),), "branch3x3": (Conv(96, 3, stride=2),)}),  # 73x73x160
-    (
-        "mixed_4a",  # 71x71x192
-        {
-            "branch3x3": (Conv(64), Conv(96, 3, valid=True)),
-            "branch7x7": (
-                Conv(64),
-                Conv(64, (1, 7)),
-                Conv(64, (7, 1)),
-                Conv(96, 3, valid=True),
-            ),
-        },
-    ),
-    ("mixed_5a", {"branch3x3": (Conv(192, 3, stride=2),), "branch_pool": (Pool(),)}),  # 35x35x384
-)
+V4_STEM = {  # Figure 3
+    "conv1a": Conv(32, 3, stride=2),  # 149x149x32
+    "conv2a": Conv(32, 3, valid=True),  # 147x147x32
+    "conv2b": Conv(64, 3),  # 147x147x64
+    "mixed_3a": {"branch_pool": (Pool(),), "branch3x3": (Conv(96, 3, stride=2),)},  # 73x73x160
+    "mixed_4a": {  # 71x71x192
+        "branch3x3": (Conv(64), Conv(96, 3, valid=True)),
+        "branch7x7": (Conv(64), Conv(64, (1, 7)), Conv(64, (7, 1)), Conv(96, 3, valid=True)),
+    },
+    "mixed_5a": {"branch3x3": (Conv(192, 3, stride=2),), "branch_pool": (Pool(),)},  # 35x35x384
+}
 V4_A = grid35(conv1x1=96, middle=(64, 96), middle_kernel=3, conv3x3dbl=(64, 96, 96), pool_proj=96)
 V4_B = grid17(
     conv1x1=384, conv7x7=(192, 224, 256), conv7x7dbl=(192, 192, 224, 224, 256), pool_proj=128
@@ -85,19 +98,13 @@ V4_C = {  # Figure 6
 }
 INCEPTION_V4 = InceptionNetConfig(
     stem=V4_STEM,
-    stages=(
-        StageSpec("inception_a", _numbered(V4_A, 4)),  # 35x35x384
-        StageSpec(  # 17x17x1024
-            "inception_b",
-            (("reduction_a", reduction_a(k=192, l=224, m=256, n=384)), *_numbered(V4_B, 7)),
-        ),
-        StageSpec(  # 8x8x1536
-            "inception_c",
-            (
-                ("reduction_b", reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320))),
-                *_numbered(V4_C, 3),
-            ),
-        ),
+    stages=figure9(  # 35x35x384, 17x17x1024, 8x8x1536
+        "inception",
+        a=(V4_A, 4),
+        reduction_a=reduction_a(k=192, l=224, m=256, n=384),
+        b=(V4_B, 7),
+        reduction_b=reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320)),
+        c=(V4_C, 3),
     ),
     avg_pool_count_pad=False,
     dropout=0.2,  # keep probability 0.8
@@ -105,56 +112,34 @@ INCEPTION_V4 = InceptionNetConfig(
 )
 
 # -- Inception-ResNet-v1: Figures 10-15 of arXiv:1602.07261 ------------------
-IR_V1_STEM = (*V3_STEM[:6], ("conv4b", Conv(256, 3, stride=2)))  # Figure 14: 35x35x256
+# Figure 14: v3's stem up to conv4a, then a 3x3/2 conv to 35x35x256
+IR_V1_STEM = {name: spec for name, spec in V3_STEM.items() if name != "pool5a"}
+IR_V1_STEM["conv4b"] = Conv(256, 3, stride=2)
+IR_V1_A = Residual(  # Figure 10
+    {
+        "branch1x1": (Conv(32),),
+        "branch3x3": (Conv(32), Conv(32, 3)),
+        "branch3x3dbl": (Conv(32), Conv(32, 3), Conv(32, 3)),
+    },
+    scale=0.17,
+)
+IR_V1_B = Residual(  # Figure 11
+    {"branch1x1": (Conv(128),), "branch7x7": (Conv(128), Conv(128, (1, 7)), Conv(128, (7, 1)))},
+    scale=0.10,
+)
+IR_V1_C = Residual(  # Figure 13
+    {"branch1x1": (Conv(192),), "branch3x3": (Conv(192), Conv(192, (1, 3)), Conv(192, (3, 1)))},
+    scale=0.20,
+)
 INCEPTION_RESNET_V1 = InceptionNetConfig(
     stem=IR_V1_STEM,
-    stages=(
-        StageSpec(  # Figure 10, 35x35x256
-            "inception_resnet_a",
-            _numbered(
-                Residual(
-                    {
-                        "branch1x1": (Conv(32),),
-                        "branch3x3": (Conv(32), Conv(32, 3)),
-                        "branch3x3dbl": (Conv(32), Conv(32, 3), Conv(32, 3)),
-                    },
-                    scale=0.17,
-                ),
-                5,
-            ),
-        ),
-        StageSpec(  # Figure 11, 17x17x896
-            "inception_resnet_b",
-            (
-                ("reduction_a", reduction_a(k=192, l=192, m=256, n=384)),
-                *_numbered(
-                    Residual(
-                        {
-                            "branch1x1": (Conv(128),),
-                            "branch7x7": (Conv(128), Conv(128, (1, 7)), Conv(128, (7, 1))),
-                        },
-                        scale=0.10,
-                    ),
-                    10,
-                ),
-            ),
-        ),
-        StageSpec(  # Figure 13, 8x8x1792
-            "inception_resnet_c",
-            (
-                ("reduction_b", resnet_reduction_b(outs=(384, 256, 256, 256))),
-                *_numbered(
-                    Residual(
-                        {
-                            "branch1x1": (Conv(192),),
-                            "branch3x3": (Conv(192), Conv(192, (1, 3)), Conv(192, (3, 1))),
-                        },
-                        scale=0.20,
-                    ),
-                    5,
-                ),
-            ),
-        ),
+    stages=figure9(  # 35x35x256, 17x17x896, 8x8x1792
+        "inception_resnet",
+        a=(IR_V1_A, 5),
+        reduction_a=reduction_a(k=192, l=192, m=256, n=384),
+        b=(IR_V1_B, 10),
+        reduction_b=resnet_reduction_b(outs=(384, 256, 256, 256)),
+        c=(IR_V1_C, 5),
     ),
     avg_pool_count_pad=False,
     dropout=0.2,
@@ -179,30 +164,20 @@ IR_V2_C_BRANCHES = {
     "branch3x3": (Conv(192), Conv(224, (1, 3)), Conv(256, (3, 1))),
 }
 INCEPTION_RESNET_V2 = InceptionNetConfig(
-    stem=(
-        *V3_STEM,
-        (
-            "mixed_5b",  # 35x35x320
-            grid35(
-                conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
-            ),
+    stem={
+        **V3_STEM,
+        "mixed_5b": grid35(  # 35x35x320
+            conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
         ),
-    ),
-    stages=(
-        StageSpec("inception_resnet_a", _numbered(IR_V2_A, 10)),  # 35x35x320
-        StageSpec(  # 17x17x1088
-            "inception_resnet_b",
-            (("reduction_a", reduction_a(k=256, l=256, m=384, n=384)), *_numbered(IR_V2_B, 20)),
-        ),
-        StageSpec(  # 8x8x1536
-            "inception_resnet_c",
-            (
-                ("reduction_b", resnet_reduction_b(outs=(384, 288, 288, 320))),
-                *_numbered(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
-                ("10", Residual(IR_V2_C_BRANCHES, scale=1.0, act=False)),
-                ("conv7b", Conv(1536)),
-            ),
-        ),
+    },
+    stages=figure9(  # 35x35x320, 17x17x1088, 8x8x1536
+        "inception_resnet",
+        a=(IR_V2_A, 10),
+        reduction_a=reduction_a(k=256, l=256, m=384, n=384),
+        b=(IR_V2_B, 20),
+        reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
+        c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
+        c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
     ),
     avg_pool_count_pad=False,
     dropout=0.2,

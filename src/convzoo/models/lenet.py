@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from convzoo.models.base import ConvNet, FeatureInfo
+from convzoo.models.base import ConvNet, FeatureInfo, measured_default
 from convzoo.registry import HE_INIT, Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["LeNet5", "LeNetConfig", "PartialConv2d", "ScaledTanh", "Subsampling"]
@@ -283,12 +283,9 @@ _MODERN_RECIPE = replace(
 # SDLM is not in torch, and the paper's rates (per example, 5e-4 falling to 1e-5) are for
 # SDLM's per-weight step sizes: plain SGD at them barely moves. Measured on the synthetic
 # set of docs/training.md: plain SGD 0.05 with He initialisation learns in one epoch.
-DEFAULT = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT = measured_default(
     lr=0.05,
-    batch_size=128,  # no momentum, no weight decay: as measured
-    schedule=Schedule("cosine"),
+    # no momentum, no weight decay: as measured
     epochs=20,
     init=HE_INIT,
 )

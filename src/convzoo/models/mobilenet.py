@@ -27,12 +27,16 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
-from convzoo.blocks.mobile import ConvHead, DepthwiseSeparableConv, InvertedResidual
+from convzoo.blocks.mobile import (
+    ConvHead,
+    DepthwiseSeparableConv,
+    InvertedResidualRow,
+    inverted_residual_stage,
+)
 from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
 
 __all__ = [
-    "BottleneckRow",
     "MobileNetV1",
     "MobileNetV2",
     "SeparableRow",
@@ -140,32 +144,18 @@ class MobileNetV1(ConvNet):
 # -- MobileNet v2 -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BottleneckRow:
-    """A "bottleneck" row of Table 2: expansion t, output channels c, n repeats, stride s."""
-
-    expand_ratio: int
-    out_channels: int
-    repeats: int
-    stride: int
-
-    def __post_init__(self) -> None:
-        if self.stride not in (1, 2) or min(self.expand_ratio, self.out_channels, self.repeats) < 1:
-            raise ValueError(f"BottleneckRow needs stride 1|2 and positive t, c, n: {self}")
-
-
 V2_STEM_CHANNELS = 32  # Table 2, first row: conv2d, 32 channels, s2
 V2_HEAD_CHANNELS = 1280  # Table 2, "conv2d 1x1" row after the bottlenecks
 
-# Table 2 (MobileNetV2 body), one row per bottleneck line.
+# Table 2 (MobileNetV2 body), the "bottleneck" lines: t, c, n, s (3x3 depthwise).
 V2_BODY = (
-    BottleneckRow(expand_ratio=1, out_channels=16, repeats=1, stride=1),
-    BottleneckRow(expand_ratio=6, out_channels=24, repeats=2, stride=2),
-    BottleneckRow(expand_ratio=6, out_channels=32, repeats=3, stride=2),
-    BottleneckRow(expand_ratio=6, out_channels=64, repeats=4, stride=2),
-    BottleneckRow(expand_ratio=6, out_channels=96, repeats=3, stride=1),
-    BottleneckRow(expand_ratio=6, out_channels=160, repeats=3, stride=2),
-    BottleneckRow(expand_ratio=6, out_channels=320, repeats=1, stride=1),
+    InvertedResidualRow(expand_ratio=1, out_channels=16, repeats=1, stride=1),
+    InvertedResidualRow(expand_ratio=6, out_channels=24, repeats=2, stride=2),
+    InvertedResidualRow(expand_ratio=6, out_channels=32, repeats=3, stride=2),
+    InvertedResidualRow(expand_ratio=6, out_channels=64, repeats=4, stride=2),
+    InvertedResidualRow(expand_ratio=6, out_channels=96, repeats=3, stride=1),
+    InvertedResidualRow(expand_ratio=6, out_channels=160, repeats=3, stride=2),
+    InvertedResidualRow(expand_ratio=6, out_channels=320, repeats=1, stride=1),
 )
 
 
@@ -178,7 +168,7 @@ class MobileNetV2(ConvNet):
 
     def __init__(
         self,
-        config: tuple[BottleneckRow, ...],
+        config: tuple[InvertedResidualRow, ...],
         *,
         width_mult: float = 1.0,
         num_classes: int = 1000,
@@ -201,21 +191,9 @@ class MobileNetV2(ConvNet):
         stride = 2
         for index, row in enumerate(config, start=1):
             out_channels = make_divisible(row.out_channels * width_mult)
-            blocks = []
-            for repeat in range(row.repeats):
-                block_stride = row.stride if repeat == 0 else 1
-                blocks.append(
-                    InvertedResidual(
-                        channels,
-                        out_channels,
-                        stride=block_stride,
-                        expand_ratio=row.expand_ratio,
-                        act=nn.ReLU6,
-                    )
-                )
-                channels = out_channels
-            stride *= row.stride
-            self.stages.add_module(f"bottleneck{index}", nn.Sequential(*blocks))
+            stage = inverted_residual_stage(row, channels, out_channels, act=nn.ReLU6)
+            channels, stride = out_channels, stride * row.stride
+            self.stages.add_module(f"bottleneck{index}", stage)
             self.feature_info.append(FeatureInfo(f"bottleneck{index}", channels, stride))
         # "we apply width multiplier to all layers except the very last convolutional layer"
         # (section 6.1) for multipliers below one
@@ -240,7 +218,7 @@ def _timm_v1_rules() -> tuple:
     )
 
 
-def _torchvision_v2_rules(config: tuple[BottleneckRow, ...]) -> tuple:
+def _torchvision_v2_rules(config: tuple[InvertedResidualRow, ...]) -> tuple:
     """torchvision numbers `features` flatly: stem, the 17 blocks, the last 1x1 conv."""
     rules = [(r"^features\.0\.0\.", "stem.conv."), (r"^features\.0\.1\.", "stem.norm.")]
     index = 1

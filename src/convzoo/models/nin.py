@@ -30,14 +30,17 @@ a spatial max pooling layer"); the released file average-pools there.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from torch import nn
 
-from convzoo.blocks.geometry import smallest_input_size
 from convzoo.blocks.head import ConvClassifierHead
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
+from convzoo.models.base import (
+    ConvNet,
+    PlainStages,
+    init_weights_like_torchvision,
+    measured_default,
+)
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, register
 
 __all__ = ["MlpConv", "NiN", "NiNConfig"]
@@ -101,8 +104,7 @@ class NiN(ConvNet):
         num_classes: int = 1000,
         in_channels: int = 3,
     ) -> None:
-        stages = nn.Sequential()
-        feature_info = [FeatureInfo("stem", in_channels, 1)]
+        body = PlainStages(in_channels)
         channels, stride = in_channels, 1
         for index, row in enumerate(config.layers, start=1):
             layers: dict[str, nn.Module] = {}
@@ -122,17 +124,10 @@ class NiN(ConvNet):
                 stride *= 2
             if row.dropout:
                 layers["dropout"] = nn.Dropout(row.dropout)
-            stages.add_module(f"mlpconv{index}", nn.Sequential(OrderedDict(layers)))
-            feature_info.append(FeatureInfo(f"mlpconv{index}", channels, stride))
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(config.input_size, config.input_size),
-            min_input_size=smallest_input_size(stages),
-        )
-        self.stem = nn.Identity()  # mlpconv1 is the first stage
-        self.stages = stages
-        self.feature_info = feature_info
+            body.add(f"mlpconv{index}", layers, channels, stride)
+        # mlpconv1 is the first stage
+        stem, size = nn.Identity(), config.input_size
+        body.adopt(self, stem, in_channels=in_channels, num_classes=num_classes, input_size=size)
         self.head = ConvClassifierHead(channels, num_classes)  # class maps -> (N, classes)
         init_weights_like_torchvision(self)
 
@@ -156,14 +151,10 @@ RECIPE = Recipe(
 
 # The paper sets its rates by hand and does not print them; the zoo's SGD default of
 # 0.1 makes the loss NaN within ten steps, 0.01 learns.
-DEFAULT = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="sgd",
+DEFAULT = measured_default(
     lr=0.01,
-    batch_size=128,
     momentum=0.9,
     weight_decay=5e-4,
-    schedule=Schedule("cosine"),
     dropout=0.5,
     not_stated=("epochs",),
     notes=("cosine over the run's --epochs",),

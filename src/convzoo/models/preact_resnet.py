@@ -22,6 +22,7 @@ BN-ReLU before pooling (section 4.1).
 
 from __future__ import annotations
 
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -153,19 +154,16 @@ def _card(
             "it is what makes 1001 layers train better than 164 (4.62% vs 5.46% on CIFAR-10).",
             "Scaling, gating or 1x1 convs on the shortcut all hurt: keep it the identity.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
         accuracy_note=None
         if cifar
         else "the paper reports ImageNet results for 152 and 200 layers only",
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("timm", twin, timm_resnetv2_rules()),) if twin else (),
         deviations=deviations
         if cifar
         else ("ImageNet depth from the 2015 paper's Table 1 (the 2016 paper trains 152/200)",),
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 
@@ -183,31 +181,26 @@ def preact_resnet50(**overrides) -> ResNet:  # 25.5M params, 4.1G MACs
     return ResNet(PREACT_RESNET50, **overrides)
 
 
-@register(
-    _card(
-        "preact_resnet164",
-        "Table 2, ResNet-164 (pre-activation)",
-        params="1.7M",
-        cifar=True,
-        accuracy=_cifar_accuracy(164),
-    )
-)
-def preact_resnet164(**overrides) -> ResNet:  # 1.7M params
-    return ResNet(PREACT_RESNET164, **overrides)
+_register = registrar(_card, ResNet)
 
+_register(
+    "preact_resnet164",
+    PREACT_RESNET164,
+    "Table 2, ResNet-164 (pre-activation)",
+    params="1.7M",
+    cifar=True,
+    accuracy=_cifar_accuracy(164),
+)  # 1.7M params
 
-@register(
-    _card(
-        "preact_resnet1001",
-        "Table 2, ResNet-1001 (pre-activation)",
-        params="10.2M",
-        cifar=True,
-        accuracy=_cifar_accuracy(1001),
-        deviations=(
-            "none in the layers, but we count 10,327,706 parameters (10.3M) where Table 2 "
-            "prints 10.2M; without the 149,216 BN scales and shifts it is 10,178,490",
-        ),
-    )
-)
-def preact_resnet1001(**overrides) -> ResNet:  # 10.3M params
-    return ResNet(PREACT_RESNET1001, **overrides)
+_register(
+    "preact_resnet1001",
+    PREACT_RESNET1001,
+    "Table 2, ResNet-1001 (pre-activation)",
+    params="10.2M",
+    cifar=True,
+    accuracy=_cifar_accuracy(1001),
+    deviations=(
+        "none in the layers, but we count 10,327,706 parameters (10.3M) where Table 2 "
+        "prints 10.2M; without the 149,216 BN scales and shifts it is 10,178,490",
+    ),
+)  # 10.3M params

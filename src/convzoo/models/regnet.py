@@ -31,15 +31,20 @@ import math
 import re
 from dataclasses import dataclass
 
-from torch import Tensor, nn
+from torch import nn
 
-from convzoo.blocks.attention import SqueezeExcite
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.blocks.residual import Bottleneck
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
+from convzoo.registry import ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__ = ["AnyNet", "AnyNetBlock", "AnyNetConfig", "AnyNetStage", "RegNetParams", "regnet_stages"]
+__all__ = ["AnyNet", "AnyNetConfig", "AnyNetStage", "RegNetParams", "anynet_block", "regnet_stages"]
 
 WIDTH_QUANTUM = 8  # Eq. 4: block widths are multiples of 8
 
@@ -207,43 +212,28 @@ REGNETY_1_6GF = RegNetParams(
 )  # fmt: skip
 
 
-class AnyNetBlock(nn.Module):
-    """X block (Fig. 4): relu(shortcut(x) + conv3(conv2(conv1(x)))); Y block adds ``se``."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        *,
-        stride: int = 1,
-        bottleneck_ratio: float = 1.0,
-        group_width: int = 1,
-        se_ratio: float = 0.0,
-    ) -> None:
-        super().__init__()
-        inner = int(out_channels / bottleneck_ratio)
-        self.conv1 = ConvNormAct(in_channels, inner, 1)
-        self.conv2 = ConvNormAct(inner, inner, 3, stride=stride, groups=inner // group_width)
-        # Y block: SE on the 3x3 conv's output, its bottleneck sized from the block input
-        self.se = (
-            SqueezeExcite(inner, reduced_channels=round(se_ratio * in_channels))
-            if se_ratio > 0
-            else None
-        )
-        self.conv3 = ConvNormAct(inner, out_channels, 1, act=None)
-        needs_projection = stride != 1 or in_channels != out_channels
-        self.shortcut = (
-            ConvNormAct(in_channels, out_channels, 1, stride=stride, act=None)
-            if needs_projection
-            else nn.Identity()
-        )
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.conv2(self.conv1(x))
-        if self.se is not None:
-            y = self.se(y)
-        return self.act(self.shortcut(x) + self.conv3(y))
+def anynet_block(
+    in_channels: int,
+    out_channels: int,
+    *,
+    stride: int,
+    bottleneck_ratio: float,
+    group_width: int,
+    se_ratio: float,
+) -> Bottleneck:
+    """X block (Fig. 4): a residual bottleneck 1x1 -> 3x3 (groups of `group_width`) -> 1x1
+    with a projection where the shape changes; the Y block adds SE after the 3x3, its
+    squeeze sized from the block's input width."""
+    inner = int(out_channels / bottleneck_ratio)
+    return Bottleneck(
+        in_channels,
+        out_channels,
+        stride=stride,
+        width=inner,
+        groups=inner // group_width,
+        se_at="3x3",
+        se_channels=round(se_ratio * in_channels),
+    )
 
 
 class AnyNet(ConvNet):
@@ -279,7 +269,7 @@ class AnyNet(ConvNet):
             for block in range(1, row.depth + 1):
                 stage.add_module(
                     f"block{block}",
-                    AnyNetBlock(
+                    anynet_block(
                         channels,
                         row.width,
                         stride=2 if block == 1 else 1,  # each stage halves H, W once
@@ -391,41 +381,20 @@ def _card(
     )
 
 
-@register(_card("regnetx_200mf", "2.7M", "0.2G", "regnetx_002"))
-def regnetx_200mf(**overrides) -> AnyNet:  # 2.68M params, 0.20G MACs
-    return AnyNet(REGNETX_200MF, **overrides)
-
-
-@register(_card("regnetx_400mf", "5.2M", "0.4G", "regnetx_004"))
-def regnetx_400mf(**overrides) -> AnyNet:  # 5.16M params, 0.40G MACs
-    return AnyNet(REGNETX_400MF, **overrides)
-
-
-@register(_card("regnetx_800mf", "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"))
-def regnetx_800mf(**overrides) -> AnyNet:  # 7.26M params, 0.80G MACs
-    return AnyNet(REGNETX_800MF, **overrides)
-
-
-@register(_card("regnetx_1_6gf", "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"))
-def regnetx_1_6gf(**overrides) -> AnyNet:  # 9.19M params, 1.60G MACs
-    return AnyNet(REGNETX_1_6GF, **overrides)
-
-
-@register(_card("regnety_200mf", "3.2M", "0.2G", "regnety_002"))
-def regnety_200mf(**overrides) -> AnyNet:  # 3.16M params, 0.20G MACs
-    return AnyNet(REGNETY_200MF, **overrides)
-
-
-@register(_card("regnety_400mf", "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"))
-def regnety_400mf(**overrides) -> AnyNet:  # 4.34M params, 0.40G MACs
-    return AnyNet(REGNETY_400MF, **overrides)
-
-
-@register(_card("regnety_800mf", "6.3M", "0.8G", "regnety_008"))
-def regnety_800mf(**overrides) -> AnyNet:  # 6.26M params, 0.80G MACs
-    return AnyNet(REGNETY_800MF, **overrides)
-
-
-@register(_card("regnety_1_6gf", "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"))
-def regnety_1_6gf(**overrides) -> AnyNet:  # 11.20M params, 1.61G MACs
-    return AnyNet(REGNETY_1_6GF, **overrides)
+# The appendix's params and flops; timm's and (where it builds the same widths) torchvision's twin.
+register_variant(_card("regnetx_200mf", "2.7M", "0.2G", "regnetx_002"), AnyNet, REGNETX_200MF)
+register_variant(_card("regnetx_400mf", "5.2M", "0.4G", "regnetx_004"), AnyNet, REGNETX_400MF)
+register_variant(
+    _card("regnetx_800mf", "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"), AnyNet, REGNETX_800MF
+)
+register_variant(
+    _card("regnetx_1_6gf", "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"), AnyNet, REGNETX_1_6GF
+)
+register_variant(_card("regnety_200mf", "3.2M", "0.2G", "regnety_002"), AnyNet, REGNETY_200MF)
+register_variant(
+    _card("regnety_400mf", "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"), AnyNet, REGNETY_400MF
+)
+register_variant(_card("regnety_800mf", "6.3M", "0.8G", "regnety_008"), AnyNet, REGNETY_800MF)
+register_variant(
+    _card("regnety_1_6gf", "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"), AnyNet, REGNETY_1_6GF
+)

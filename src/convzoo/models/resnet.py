@@ -44,7 +44,13 @@ from convzoo.blocks.residual import (
     NormAct,
     ShortcutOption,
 )
-from convzoo.models.base import FeatureInfo, FinalNormNet, init_weights_like_torchvision
+from convzoo.models.base import (
+    FeatureInfo,
+    FinalNormNet,
+    dataset_fields,
+    init_weights_like_torchvision,
+    register_variant,
+)
 from convzoo.registry import (
     Accuracy,
     ModelCard,
@@ -53,7 +59,6 @@ from convzoo.registry import (
     Reported,
     Schedule,
     Twin,
-    register,
 )
 
 __all__ = ["ResNet", "ResNetConfig", "ResidualStage", "cifar_stages", "imagenet_stages"]
@@ -128,7 +133,7 @@ def imagenet_stages(
     outs = tuple(4 * b for b in base) if bottleneck else base
     widths = widths if widths is not None else (None,) * 4
     return tuple(
-        ResidualStage(name, depth, out, 1 if i == 0 else 2, width=width)
+        ResidualStage(name, depth=depth, out_channels=out, stride=1 if i == 0 else 2, width=width)
         for i, (name, depth, out, width) in enumerate(zip(names, depths, outs, widths, strict=True))
     )
 
@@ -143,7 +148,9 @@ def cifar_stages(
     """Section 4.2: three stages on 32, 16, 8 pixel maps (stride 2 from the second)."""
     widths = widths if widths is not None else (None, None, None)
     return tuple(
-        ResidualStage(name, blocks_per_stage, out, 1 if i == 0 else 2, width=width)
+        ResidualStage(
+            name, depth=blocks_per_stage, out_channels=out, stride=1 if i == 0 else 2, width=width
+        )
         for i, (name, out, width) in enumerate(zip(names, out_channels, widths, strict=True))
     )
 
@@ -370,16 +377,15 @@ def _card(
         paper=PAPER,
         table=table,
         key_ideas=key_ideas,
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
-        recipe=recipe or (RECIPE_CIFAR if cifar else RECIPE_IMAGENET),
         accuracy=accuracy,
         accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=twins,
         deviations=deviations,
+        **dataset_fields(
+            cifar, cifar_recipe=recipe or RECIPE_CIFAR, imagenet_recipe=recipe or RECIPE_IMAGENET
+        ),
     )
 
 
@@ -399,62 +405,23 @@ def _imagenet(depth: int, *, stride_at: Literal["1x1", "3x3"] = "1x1") -> ResNet
     )
 
 
-# Table 1, one column each; the paper's bottleneck strides its first 1x1.
-RESNET18 = _imagenet(18)
-RESNET34 = _imagenet(34)
-RESNET50 = _imagenet(50)
-RESNET101 = _imagenet(101)
-RESNET152 = _imagenet(152)
-# The same columns with the stride on the 3x3 (torchvision / timm "v1.5").
-RESNET50_V1_5 = _imagenet(50, stride_at="3x3")
-RESNET101_V1_5 = _imagenet(101, stride_at="3x3")
-RESNET152_V1_5 = _imagenet(152, stride_at="3x3")
-
 V1_5 = (
     "stride 2 on the bottleneck's 3x3 instead of its first 1x1 (torchvision's 'ResNet v1.5'): "
     "same parameters, more multiply-adds than the paper's Table 1",
 )
+# Table 1, one column each, with the multiply-adds its FLOPs row prints. The paper's
+# bottleneck strides its first 1x1, so only the basic-block nets have twins.
+IMAGENET_MACS = {18: "1.8G", 34: "3.6G", 50: "3.8G", 101: "7.6G", 152: "11.3G"}
 
 
-@register(
-    _card(
-        "resnet18",
-        "Table 1, 18-layer",
-        macs="1.8G",
-        twins=_twins("resnet18", timm=True),
-        accuracy=IMAGENET_ACCURACY[18],
+def _imagenet_card(depth: int) -> ModelCard:
+    return _card(
+        f"resnet{depth}",
+        f"Table 1, {depth}-layer",
+        macs=IMAGENET_MACS[depth],
+        twins=_twins(f"resnet{depth}", timm=True) if depth < 50 else (),
+        accuracy=IMAGENET_ACCURACY[depth],
     )
-)
-def resnet18(**overrides) -> ResNet:  # 11.7M params, 1.8G MACs
-    return ResNet(RESNET18, **overrides)
-
-
-@register(
-    _card(
-        "resnet34",
-        "Table 1, 34-layer",
-        macs="3.6G",
-        twins=_twins("resnet34", timm=True),
-        accuracy=IMAGENET_ACCURACY[34],
-    )
-)
-def resnet34(**overrides) -> ResNet:  # 21.8M params, 3.7G MACs
-    return ResNet(RESNET34, **overrides)
-
-
-@register(_card("resnet50", "Table 1, 50-layer", macs="3.8G", accuracy=IMAGENET_ACCURACY[50]))
-def resnet50(**overrides) -> ResNet:  # 25.6M params, 3.9G MACs
-    return ResNet(RESNET50, **overrides)
-
-
-@register(_card("resnet101", "Table 1, 101-layer", macs="7.6G", accuracy=IMAGENET_ACCURACY[101]))
-def resnet101(**overrides) -> ResNet:  # 44.5M params, 7.6G MACs
-    return ResNet(RESNET101, **overrides)
-
-
-@register(_card("resnet152", "Table 1, 152-layer", macs="11.3G", accuracy=IMAGENET_ACCURACY[152]))
-def resnet152(**overrides) -> ResNet:  # 60.2M params, 11.3G MACs
-    return ResNet(RESNET152, **overrides)
 
 
 def _v1_5_card(depth: int, *, timm: bool = False) -> ModelCard:
@@ -468,19 +435,11 @@ def _v1_5_card(depth: int, *, timm: bool = False) -> ModelCard:
     )
 
 
-@register(_v1_5_card(50, timm=True))
-def resnet50_v1_5(**overrides) -> ResNet:  # 25.6M params, 4.1G MACs
-    return ResNet(RESNET50_V1_5, **overrides)
-
-
-@register(_v1_5_card(101))
-def resnet101_v1_5(**overrides) -> ResNet:  # 44.5M params, 7.8G MACs
-    return ResNet(RESNET101_V1_5, **overrides)
-
-
-@register(_v1_5_card(152))
-def resnet152_v1_5(**overrides) -> ResNet:  # 60.2M params, 11.5G MACs
-    return ResNet(RESNET152_V1_5, **overrides)
+for _depth in IMAGENET_MACS:
+    register_variant(_imagenet_card(_depth), ResNet, _imagenet(_depth))
+for _depth in (50, 101, 152):  # the same columns with the stride on the 3x3
+    _config = _imagenet(_depth, stride_at="3x3")
+    register_variant(_v1_5_card(_depth, timm=_depth == 50), ResNet, _config)
 
 
 # Section 4.2: CIFAR-10 nets of 6n+2 layers, option A shortcuts; Table 6 params.
@@ -523,58 +482,11 @@ def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = Fals
     )
 
 
-@register(_cifar_card("resnet20", 20, "0.27M"))
-def resnet20(**overrides) -> ResNet:  # 0.27M params
-    return ResNet(_cifar(20), **overrides)
-
-
-@register(_cifar_card("resnet32", 32, "0.46M"))
-def resnet32(**overrides) -> ResNet:  # 0.46M params
-    return ResNet(_cifar(32), **overrides)
-
-
-@register(_cifar_card("resnet44", 44, "0.66M"))
-def resnet44(**overrides) -> ResNet:  # 0.66M params
-    return ResNet(_cifar(44), **overrides)
-
-
-@register(_cifar_card("resnet56", 56, "0.85M"))
-def resnet56(**overrides) -> ResNet:  # 0.85M params
-    return ResNet(_cifar(56), **overrides)
-
-
-@register(_cifar_card("resnet110", 110, "1.7M"))
-def resnet110(**overrides) -> ResNet:  # 1.7M params
-    return ResNet(_cifar(110), **overrides)
-
-
-@register(_cifar_card("resnet1202", 1202, "19.4M"))
-def resnet1202(**overrides) -> ResNet:  # 19.4M params
-    return ResNet(_cifar(1202), **overrides)
-
-
+CIFAR_PARAMS = {20: "0.27M", 32: "0.46M", 44: "0.66M", 56: "0.85M", 110: "1.7M", 1202: "19.4M"}
+for _depth, _params in CIFAR_PARAMS.items():
+    register_variant(_cifar_card(f"resnet{_depth}", _depth, _params), ResNet, _cifar(_depth))
 # Fig. 6 (left): the plain nets, the same layers without shortcuts (Table 6 prints no
 # plain params; they equal the option-A ResNet's).
-@register(_cifar_card("plain20", 20, None, plain=True))
-def plain20(**overrides) -> ResNet:  # 0.27M params
-    return ResNet(_cifar(20, shortcut="none"), **overrides)
-
-
-@register(_cifar_card("plain32", 32, None, plain=True))
-def plain32(**overrides) -> ResNet:  # 0.46M params
-    return ResNet(_cifar(32, shortcut="none"), **overrides)
-
-
-@register(_cifar_card("plain44", 44, None, plain=True))
-def plain44(**overrides) -> ResNet:  # 0.66M params
-    return ResNet(_cifar(44, shortcut="none"), **overrides)
-
-
-@register(_cifar_card("plain56", 56, None, plain=True))
-def plain56(**overrides) -> ResNet:  # 0.85M params
-    return ResNet(_cifar(56, shortcut="none"), **overrides)
-
-
-@register(_cifar_card("plain110", 110, None, plain=True))
-def plain110(**overrides) -> ResNet:  # 1.7M params
-    return ResNet(_cifar(110, shortcut="none"), **overrides)
+for _depth in (20, 32, 44, 56, 110):
+    _plain = _cifar_card(f"plain{_depth}", _depth, None, plain=True)
+    register_variant(_plain, ResNet, _cifar(_depth, shortcut="none"))

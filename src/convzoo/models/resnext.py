@@ -22,6 +22,7 @@ here, with the registry names ``<depth>_<C>x<d>d``.
 from __future__ import annotations
 
 from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -30,9 +31,9 @@ from convzoo.models.resnet import (
     imagenet_stages,
     torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__: list[str] = []
+__all__ = ["resnext29"]
 
 
 def _imagenet(depth: int, *, cardinality: int, group_width: int) -> ResNetConfig:
@@ -55,22 +56,36 @@ RESNEXT101_32X8D = _imagenet(101, cardinality=32, group_width=8)
 RESNEXT101_64X4D = _imagenet(101, cardinality=64, group_width=4)
 
 
-def _cifar(cardinality: int, group_width: int) -> ResNetConfig:
-    """Section 5.3: 29 layers = 3 stages x 3 blocks x 3 layers + conv1 + fc."""
+def resnext29(
+    cardinality: int,
+    group_width: int,
+    *,
+    out_channels: tuple[int, int, int] = (256, 512, 1024),
+    stem_channels: int = 64,
+) -> ResNetConfig:
+    """Section 5.3: 29 layers = 3 stages x 3 blocks x 3 layers + conv1 + fc.
+
+    The 3x3 width is ``cardinality * group_width`` at the first stage, doubled at each
+    stage, as in the paper's template.
+    """
+    if cardinality < 1 or group_width < 1:
+        raise ValueError(
+            f"cardinality and group_width must be >= 1, got {cardinality}, {group_width}"
+        )
     base = cardinality * group_width
     return ResNetConfig(
-        stages=cifar_stages(3, out_channels=(256, 512, 1024), widths=(base, 2 * base, 4 * base)),
+        stages=cifar_stages(3, out_channels=out_channels, widths=(base, 2 * base, 4 * base)),
         block="bottleneck",
         stem="cifar",
-        stem_channels=64,
+        stem_channels=stem_channels,
         cardinality=cardinality,
         num_classes=10,
     )
 
 
 # Table 7: the CIFAR networks.
-RESNEXT29_8X64D = _cifar(8, 64)
-RESNEXT29_16X64D = _cifar(16, 64)
+RESNEXT29_8X64D = resnext29(8, 64)
+RESNEXT29_16X64D = resnext29(16, 64)
 
 
 PAPER = Paper(
@@ -135,97 +150,71 @@ def _card(
             "The template keeps ResNet's rules: same-size blocks share widths, and each "
             "downsampling doubles the width.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
         accuracy_note=accuracy_note,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
         deviations=deviations,
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 
-@register(
-    _card(
-        "resnext50_32x4d",
-        "Table 1, ResNeXt-50 (32x4d)",
-        params="25.0M",
-        macs="4.2G",
-        twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
-        accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
-    )
-)
-def resnext50_32x4d(**overrides) -> ResNet:  # 25.0M params, 4.3G MACs
-    return ResNet(RESNEXT50_32X4D, **overrides)
+_register = registrar(_card, ResNet)
 
+_register(
+    "resnext50_32x4d",
+    RESNEXT50_32X4D,
+    "Table 1, ResNeXt-50 (32x4d)",
+    params="25.0M",
+    macs="4.2G",
+    twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
+    accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
+)  # 25.0M params, 4.3G MACs
 
-@register(
-    _card(
-        "resnext101_32x4d",
-        "Table 1 template at 101 layers (Table 3/5), 32x4d",
-        twins=(("timm", "resnext101_32x4d"),),
-        accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
-    )
-)
-def resnext101_32x4d(**overrides) -> ResNet:  # 44.2M params, 8.0G MACs
-    return ResNet(RESNEXT101_32X4D, **overrides)
+_register(
+    "resnext101_32x4d",
+    RESNEXT101_32X4D,
+    "Table 1 template at 101 layers (Table 3/5), 32x4d",
+    twins=(("timm", "resnext101_32x4d"),),
+    accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
+)  # 44.2M params, 8.0G MACs
 
+_register(
+    "resnext101_32x8d",
+    RESNEXT101_32X8D,
+    "Table 1 template at 101 layers, 32x8d",
+    twins=(("torchvision", "resnext101_32x8d"),),
+    accuracy_note="the paper trains no 32x8d network; it is torchvision's",
+)  # 88.8M params, 16.4G MACs
 
-@register(
-    _card(
-        "resnext101_32x8d",
-        "Table 1 template at 101 layers, 32x8d",
-        twins=(("torchvision", "resnext101_32x8d"),),
-        accuracy_note="the paper trains no 32x8d network; it is torchvision's",
-    )
-)
-def resnext101_32x8d(**overrides) -> ResNet:  # 88.8M params, 16.4G MACs
-    return ResNet(RESNEXT101_32X8D, **overrides)
+_register(
+    "resnext101_64x4d",
+    RESNEXT101_64X4D,
+    "Table 5, ResNeXt-101 (64x4d)",
+    twins=(("torchvision", "resnext101_64x4d"),),
+    accuracy=Accuracy.from_error(20.4, 5.3, source="Table 5", protocol="single 224x224 crop"),
+)  # 83.5M params, 15.5G MACs
 
+_register(
+    "resnext29_8x64d",
+    RESNEXT29_8X64D,
+    "Table 7, ResNeXt-29 8x64d",
+    params="34.4M",
+    cifar=True,
+    accuracy=Accuracy.from_error(
+        3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+    ),
+)  # 34.4M params
 
-@register(
-    _card(
-        "resnext101_64x4d",
-        "Table 5, ResNeXt-101 (64x4d)",
-        twins=(("torchvision", "resnext101_64x4d"),),
-        accuracy=Accuracy.from_error(20.4, 5.3, source="Table 5", protocol="single 224x224 crop"),
-    )
-)
-def resnext101_64x4d(**overrides) -> ResNet:  # 83.5M params, 15.5G MACs
-    return ResNet(RESNEXT101_64X4D, **overrides)
-
-
-@register(
-    _card(
-        "resnext29_8x64d",
-        "Table 7, ResNeXt-29 8x64d",
-        params="34.4M",
-        cifar=True,
-        accuracy=Accuracy.from_error(
-            3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-        ),
-    )
-)
-def resnext29_8x64d(**overrides) -> ResNet:  # 34.4M params
-    return ResNet(RESNEXT29_8X64D, **overrides)
-
-
-@register(
-    _card(
-        "resnext29_16x64d",
-        "Table 7, ResNeXt-29 16x64d",
-        params="68.1M",
-        cifar=True,
-        accuracy=Accuracy.from_error(
-            3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-        ),
-        deviations=(
-            "none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",
-        ),
-    )
-)
-def resnext29_16x64d(**overrides) -> ResNet:  # 68.2M params
-    return ResNet(RESNEXT29_16X64D, **overrides)
+_register(
+    "resnext29_16x64d",
+    RESNEXT29_16X64D,
+    "Table 7, ResNeXt-29 16x64d",
+    params="68.1M",
+    cifar=True,
+    accuracy=Accuracy.from_error(
+        3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
+    ),
+    deviations=("none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",),
+)  # 68.2M params

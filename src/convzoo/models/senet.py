@@ -27,6 +27,7 @@ timm's ``legacy_seresnet*``, ``legacy_seresnext50_32x4d`` and
 from __future__ import annotations
 
 from convzoo.blocks.residual import bottleneck_width
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResidualStage,
@@ -34,7 +35,7 @@ from convzoo.models.resnet import (
     ResNetConfig,
     imagenet_stages,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["timm_legacy_senet_rules"]
 
@@ -52,9 +53,7 @@ def _se_resnet(depth: int) -> ResNetConfig:
 
 
 # Table 1: ResNet-50 columns with SE blocks, and the 101/152-layer versions (Table 2).
-SE_RESNET50 = _se_resnet(50)
-SE_RESNET101 = _se_resnet(101)
-SE_RESNET152 = _se_resnet(152)
+SE_RESNETS = {depth: _se_resnet(depth) for depth in (50, 101, 152)}
 # Table 1, right column: SE-ResNeXt-50 (32x4d).
 SE_RESNEXT50_32X4D = ResNetConfig(
     stages=imagenet_stages(
@@ -72,10 +71,14 @@ SE_RESNEXT50_32X4D = ResNetConfig(
 # Section 6 / Table 8: SENet-154, blocks (3, 8, 36, 3); 3x3 width = output width.
 SENET154 = ResNetConfig(
     stages=(
-        ResidualStage("conv2_x", 3, 256, 1, width=256, reduce_width=128),
-        ResidualStage("conv3_x", 8, 512, 2, width=512, reduce_width=256),
-        ResidualStage("conv4_x", 36, 1024, 2, width=1024, reduce_width=512),
-        ResidualStage("conv5_x", 3, 2048, 2, width=2048, reduce_width=1024),
+        ResidualStage("conv2_x", depth=3, out_channels=256, stride=1, width=256, reduce_width=128),
+        ResidualStage("conv3_x", depth=8, out_channels=512, stride=2, width=512, reduce_width=256),
+        ResidualStage(
+            "conv4_x", depth=36, out_channels=1024, stride=2, width=1024, reduce_width=512
+        ),
+        ResidualStage(
+            "conv5_x", depth=3, out_channels=2048, stride=2, width=2048, reduce_width=1024
+        ),
     ),
     block="bottleneck",
     stem="deep",
@@ -166,66 +169,40 @@ def _card(
     )
 
 
-@register(
-    _card(
-        "se_resnet50",
-        "Table 1, SE-ResNet-50",
-        "legacy_seresnet50",
-        params="28.1M",
-        macs="3.87G",
-        accuracy=_table_2(23.29, 6.62),
+_register = registrar(_card, ResNet)
+
+# Table 2: the SE-ResNets' multiply-adds and single-crop errors (Table 1 prints
+# SE-ResNet-50's parameters too); 28.1M, 49.3M, 66.8M params and 3.9G, 7.6G, 11.3G MACs.
+SE_RESNET_MACS = {50: "3.87G", 101: "7.60G", 152: "11.32G"}
+SE_RESNET_ACCURACY = {
+    50: _table_2(23.29, 6.62),
+    101: _table_2(22.38, 6.07),
+    152: _table_2(21.57, 5.73),
+}
+for _depth, _macs in SE_RESNET_MACS.items():
+    _register(
+        f"se_resnet{_depth}",
+        SE_RESNETS[_depth],
+        f"Table {1 if _depth == 50 else 2}, SE-ResNet-{_depth}",
+        f"legacy_seresnet{_depth}",
+        params="28.1M" if _depth == 50 else None,
+        macs=_macs,
+        accuracy=SE_RESNET_ACCURACY[_depth],
     )
-)
-def se_resnet50(**overrides) -> ResNet:  # 28.1M params, 3.9G MACs
-    return ResNet(SE_RESNET50, **overrides)
 
+_register(
+    "se_resnext50_32x4d",
+    SE_RESNEXT50_32X4D,
+    "Table 1, SE-ResNeXt-50 (32x4d)",
+    "legacy_seresnext50_32x4d",
+    macs="4.25G",
+    accuracy=_table_2(21.10, 5.49),
+)  # 27.6M params, 4.3G MACs
 
-@register(
-    _card(
-        "se_resnet101",
-        "Table 2, SE-ResNet-101",
-        "legacy_seresnet101",
-        macs="7.60G",
-        accuracy=_table_2(22.38, 6.07),
-    )
-)
-def se_resnet101(**overrides) -> ResNet:  # 49.3M params, 7.6G MACs
-    return ResNet(SE_RESNET101, **overrides)
-
-
-@register(
-    _card(
-        "se_resnet152",
-        "Table 2, SE-ResNet-152",
-        "legacy_seresnet152",
-        macs="11.32G",
-        accuracy=_table_2(21.57, 5.73),
-    )
-)
-def se_resnet152(**overrides) -> ResNet:  # 66.8M params, 11.3G MACs
-    return ResNet(SE_RESNET152, **overrides)
-
-
-@register(
-    _card(
-        "se_resnext50_32x4d",
-        "Table 1, SE-ResNeXt-50 (32x4d)",
-        "legacy_seresnext50_32x4d",
-        macs="4.25G",
-        accuracy=_table_2(21.10, 5.49),
-    )
-)
-def se_resnext50_32x4d(**overrides) -> ResNet:  # 27.6M params, 4.3G MACs
-    return ResNet(SE_RESNEXT50_32X4D, **overrides)
-
-
-@register(
-    _card(
-        "senet154",
-        "Section 6 / Table 8, SENet-154",
-        "legacy_senet154",
-        accuracy_note="Table 8's SENet-154 errors were not verified against the paper text here",
-    )
-)
-def senet154(**overrides) -> ResNet:  # 115.1M params, 20.7G MACs
-    return ResNet(SENET154, **overrides)
+_register(
+    "senet154",
+    SENET154,
+    "Section 6 / Table 8, SENet-154",
+    "legacy_senet154",
+    accuracy_note="Table 8's SENet-154 errors were not verified against the paper text here",
+)  # 115.1M params, 20.7G MACs

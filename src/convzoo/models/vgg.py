@@ -24,8 +24,13 @@ from torch import nn
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead
 from convzoo.blocks.norm import response_norm
-from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvision
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.models.base import (
+    ConvNet,
+    FeatureInfo,
+    init_weights_like_torchvision,
+    register_variant,
+)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["VGG", "VGGStage"]
 
@@ -216,51 +221,22 @@ def _card(
     )
 
 
-@register(_card("vgg11", "A", "133M", twin="vgg11", config=COLUMN_A))
-def vgg11(**overrides) -> VGG:  # 132.9M params, 7.6G MACs
-    return VGG(COLUMN_A, **overrides)
+# Table 1's columns by model name, and the parameter counts Table 2 prints for them.
+COLUMNS = {
+    "A": COLUMN_A, "A-LRN": COLUMN_A_LRN, "B": COLUMN_B, "C": COLUMN_C, "D": COLUMN_D, "E": COLUMN_E
+}  # fmt: skip
+NAMES = {
+    "vgg11": "A", "vgg11_lrn": "A-LRN", "vgg13": "B", "vgg16_c": "C", "vgg16": "D", "vgg19": "E"
+}  # fmt: skip
+PRINTED_PARAMS = {"A": "133M", "A-LRN": "133M", "B": "133M", "C": "134M", "D": "138M", "E": "144M"}
+NOT_IN_TORCHVISION = ("A-LRN", "C")  # torchvision builds, with and without BN, the others
 
-
-@register(_card("vgg11_lrn", "A-LRN", "133M", config=COLUMN_A_LRN))
-def vgg11_lrn(**overrides) -> VGG:  # 132.9M params
-    return VGG(COLUMN_A_LRN, **overrides)
-
-
-@register(_card("vgg13", "B", "133M", twin="vgg13", config=COLUMN_B))
-def vgg13(**overrides) -> VGG:  # 133.0M params, 11.3G MACs
-    return VGG(COLUMN_B, **overrides)
-
-
-@register(_card("vgg16_c", "C", "134M", config=COLUMN_C))
-def vgg16_c(**overrides) -> VGG:  # 133.6M params
-    return VGG(COLUMN_C, **overrides)
-
-
-@register(_card("vgg16", "D", "138M", twin="vgg16", config=COLUMN_D))
-def vgg16(**overrides) -> VGG:  # 138.4M params, 15.5G MACs
-    return VGG(COLUMN_D, **overrides)
-
-
-@register(_card("vgg19", "E", "144M", twin="vgg19", config=COLUMN_E))
-def vgg19(**overrides) -> VGG:  # 143.7M params, 19.6G MACs
-    return VGG(COLUMN_E, **overrides)
-
-
-@register(_card("vgg11_bn", "A", "133M", batch_norm=True, twin="vgg11_bn", config=COLUMN_A))
-def vgg11_bn(**overrides) -> VGG:  # 132.9M params
-    return VGG(COLUMN_A, batch_norm=True, **overrides)
-
-
-@register(_card("vgg13_bn", "B", "133M", batch_norm=True, twin="vgg13_bn", config=COLUMN_B))
-def vgg13_bn(**overrides) -> VGG:  # 133.1M params
-    return VGG(COLUMN_B, batch_norm=True, **overrides)
-
-
-@register(_card("vgg16_bn", "D", "138M", batch_norm=True, twin="vgg16_bn", config=COLUMN_D))
-def vgg16_bn(**overrides) -> VGG:  # 138.4M params
-    return VGG(COLUMN_D, batch_norm=True, **overrides)
-
-
-@register(_card("vgg19_bn", "E", "144M", batch_norm=True, twin="vgg19_bn", config=COLUMN_E))
-def vgg19_bn(**overrides) -> VGG:  # 143.7M params
-    return VGG(COLUMN_E, batch_norm=True, **overrides)
+for _name, _column in NAMES.items():
+    _config, _params = COLUMNS[_column], PRINTED_PARAMS[_column]
+    _twin = None if _column in NOT_IN_TORCHVISION else _name
+    register_variant(_card(_name, _column, _params, twin=_twin, config=_config), VGG, _config)
+    if _twin:
+        _bn = _card(
+            f"{_name}_bn", _column, _params, batch_norm=True, twin=f"{_name}_bn", config=_config
+        )
+        register_variant(_bn, VGG, _config, batch_norm=True)

@@ -19,6 +19,7 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
+from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
@@ -27,7 +28,7 @@ from convzoo.models.resnet import (
     imagenet_stages,
     torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["wrn_blocks"]
 
@@ -131,57 +132,45 @@ def _card(
             "grow with k^2 and depth only linearly.",
             "Dropout between the convolutions of a block regularises wide nets.",
         ),
-        input_size=(3, 32, 32) if cifar else (3, 224, 224),
         paper_params=Reported(params) if params else None,
-        recipe=RECIPE_CIFAR if cifar else RECIPE_IMAGENET,
         accuracy=accuracy,
-        dataset="CIFAR-10" if cifar else "ImageNet",
-        num_classes=10 if cifar else 1000,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
         deviations=()
         if cifar
         else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
+        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
     )
 
 
-@register(
-    _card(
-        "wrn28_10",
-        "Table 1 with N=4, k=10 (Table 4: WRN-28-10)",
-        params="36.5M",
-        accuracy=_cifar_accuracy(4.00),
-    )
-)
-def wrn28_10(**overrides) -> ResNet:  # 36.5M params
-    return ResNet(WRN28_10, **overrides)
+_register = registrar(_card, ResNet)
 
+_register(
+    "wrn28_10",
+    WRN28_10,
+    "Table 1 with N=4, k=10 (Table 4: WRN-28-10)",
+    params="36.5M",
+    accuracy=_cifar_accuracy(4.00),
+)  # 36.5M params
 
-@register(
-    _card(
-        "wrn40_4",
-        "Table 1 with N=6, k=4 (Table 4: WRN-40-4)",
-        params="8.9M",
-        accuracy=_cifar_accuracy(4.53),
-    )
-)
-def wrn40_4(**overrides) -> ResNet:  # 8.9M params
-    return ResNet(WRN40_4, **overrides)
+_register(
+    "wrn40_4",
+    WRN40_4,
+    "Table 1 with N=6, k=4 (Table 4: WRN-40-4)",
+    params="8.9M",
+    accuracy=_cifar_accuracy(4.53),
+)  # 8.9M params
 
-
-@register(
-    _card(
-        "wide_resnet50_2",
-        "Section 4, WRN-50-2-bottleneck",
-        twin="wide_resnet50_2",
-        cifar=False,
-        accuracy=Accuracy.from_error(
-            21.9,
-            6.03,
-            source="Table 8",
-            protocol="single crop, as fb.resnet.torch evaluates",
-            note="Table 9 prints a top-5 error of 5.79% for the same network",
-        ),
-    )
-)
-def wide_resnet50_2(**overrides) -> ResNet:  # 68.9M params, 11.4G MACs
-    return ResNet(WIDE_RESNET50_2, **overrides)
+_register(
+    "wide_resnet50_2",
+    WIDE_RESNET50_2,
+    "Section 4, WRN-50-2-bottleneck",
+    twin="wide_resnet50_2",
+    cifar=False,
+    accuracy=Accuracy.from_error(
+        21.9,
+        6.03,
+        source="Table 8",
+        protocol="single crop, as fb.resnet.torch evaluates",
+        note="Table 9 prints a top-5 error of 5.79% for the same network",
+    ),
+)  # 68.9M params, 11.4G MACs
