@@ -308,7 +308,6 @@ def load_digits() -> ImageSet:
     return ImageSet(
         "digits", list("0123456789"), train, test, 1, (8, 8), mean, std,
         flip=False, crop_padding=1, source="sklearn.datasets.load_digits (bundled)",
-        batch_size=32,  # 1,438 training images: 44 steps per epoch rather than 11
         notes=["digits has no official test split: a fixed 20% (seed 0) is the test set"],
     )  # fmt: skip
 

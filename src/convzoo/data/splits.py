@@ -192,6 +192,20 @@ def resize_uint8(images: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 # -- the dataset description ------------------------------------------------
+MAX_DEFAULT_BATCH = 128
+MIN_STEPS_PER_EPOCH = 40
+
+
+def default_batch_size(train_images: int) -> int:
+    """128, or the largest power of two (at least 16) that gives a small training set
+    `MIN_STEPS_PER_EPOCH` steps an epoch: a deep network with batch norm needs steps more
+    than large batches (at 128, 2,048 images are 16 steps an epoch)."""
+    batch = MAX_DEFAULT_BATCH
+    while batch > 16 and train_images < batch * MIN_STEPS_PER_EPOCH:
+        batch //= 2
+    return batch
+
+
 @dataclass
 class ImageSet:
     """A dataset ready for training: splits, class names, preprocessing facts."""
@@ -207,13 +221,17 @@ class ImageSet:
     flip: bool
     crop_padding: int  # at the native size
     source: str = ""  # where the files came from
-    batch_size: int = 128  # default training batch (small sets: smaller, for enough steps)
+    batch_size: int | None = None  # default training batch; None: `default_batch_size`
     notes: list[str] = field(default_factory=list)
     task: str = "classification"  # or "segmentation": targets are masks (see data.segmentation)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def __post_init__(self) -> None:
+        if self.batch_size is None:
+            self.batch_size = default_batch_size(len(self.train))
 
 
 def split_validation(
