@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import convzoo
-from convzoo.analysis.summary import _SkipMetaInit
+from convzoo.analysis.meta import _SkipMetaInit
 from convzoo.models.base import FeatureExtractor
 from tests.helpers import heavy, meta_facts, small_input
 

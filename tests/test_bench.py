@@ -37,6 +37,14 @@ def test_against_a_twin_runs_the_twin_in_the_same_modes(capsys, tmp_path):
     assert impls["torchvision:resnet18"]["ratio"] == 1.0
 
 
+def test_bench_prints_a_table_for_a_person(capsys):
+    args = ["bench", "lenet5", "--mode", "infer", "--batch-size", "2", "--modes", "fp32",
+            "--repeats", "1"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "lenet5" in out and "img/s" in out
+
+
 def test_bench_errors_say_what_was_expected(capsys):
     assert main(["bench", "lenet5", "--mode", "train", "--modes", "onnxruntime"]) == 2
     assert "inference only" in capsys.readouterr().err

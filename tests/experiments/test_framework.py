@@ -6,7 +6,7 @@ import pytest
 
 import convzoo.train.engine as engine
 from convzoo.cli import main
-from convzoo.data.datasets import dataset_task
+from convzoo.data.catalog import dataset_task
 from convzoo.experiments import Arm, Budget, Experiment, get_experiment, list_experiments
 from convzoo.experiments.core import RunData, epochs_to_train_error, steps_to_val_acc
 from convzoo.experiments.runner import run_experiment

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def print_table(data: dict) -> None:
     from rich.table import Table
 
-    from convzoo.cli.output import wide_console
+    from convzoo.cli.output import show_table
 
     m = data["machine"]
     table = Table(
@@ -104,9 +104,7 @@ def print_table(data: dict) -> None:
             f"{r['max']:.1f}",
             ratio,
         )
-    wide_console().print(table)
+    show_table(table, drop=("min", "max"))
     for r in data["rows"]:
         if r["note"] and r["img_per_s"]:
-            wide_console().print(
-                f"  note: {r['model']} {r['implementation']} {r['mode']}: {r['note']}"
-            )
+            print(f"  note: {r['model']} {r['implementation']} {r['mode']}: {r['note']}")
