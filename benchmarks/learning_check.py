@@ -62,7 +62,8 @@ def cost(name: str) -> float:
 
 def check(name: str, *, dataset: str, epochs: int, recipe: str) -> dict[str, Any]:
     from convzoo.train.config import TrainConfig
-    from convzoo.train.engine import NonFiniteLossError, train
+    from convzoo.train.engine import train
+    from convzoo.train.guard import DivergenceError, NonFiniteLossError
 
     with tempfile.TemporaryDirectory() as out:
         cfg = TrainConfig(
@@ -73,7 +74,7 @@ def check(name: str, *, dataset: str, epochs: int, recipe: str) -> dict[str, Any
         row: dict[str, Any] = {"model": name, "dataset": dataset, "epochs": epochs}
         try:
             result = train(cfg)
-        except NonFiniteLossError as exc:
+        except (NonFiniteLossError, DivergenceError) as exc:  # NaN/inf, or finite but exploded
             row.update(diverged=True, val_acc=None, error=str(exc).split(";")[0])
         except Exception as exc:
             row.update(diverged=False, val_acc=None, error=f"{type(exc).__name__}: {exc}"[:300])
