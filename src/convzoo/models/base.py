@@ -332,10 +332,6 @@ def _check_out_indices(
     return indices
 
 
-def count_params(model: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
 @torch.no_grad()
 def init_weights_like_torchvision(module: nn.Module) -> None:
     """Kaiming-normal (fan_out) convs, unit norms, small normal linears."""

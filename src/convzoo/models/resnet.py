@@ -31,7 +31,7 @@ multi-scale testing).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from torch import nn
 
@@ -61,7 +61,14 @@ from convzoo.registry import (
     Twin,
 )
 
-__all__ = ["ResNet", "ResNetConfig", "ResidualStage", "cifar_stages", "imagenet_stages"]
+__all__ = [
+    "ResNet",
+    "ResNetConfig",
+    "ResidualStage",
+    "cifar_stages",
+    "imagenet_stages",
+    "residual_family_card",
+]
 
 
 @dataclass(frozen=True)
@@ -357,24 +364,28 @@ def _cifar_accuracy(depth: int) -> Accuracy:
     )
 
 
-def _card(
+def residual_family_card(
     name: str,
     table: str,
     *,
+    family: str,
+    paper: Paper,
+    key_ideas: tuple[str, ...],
+    recipes: tuple[Recipe, Recipe],  # (CIFAR-10, ImageNet)
     params: str | None = None,
     macs: str | None = None,
     twins: tuple[Twin, ...] = (),
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
-    key_ideas: tuple[str, ...] = RESNET_KEY_IDEAS,
-    recipe: Recipe | None = None,
     accuracy: Accuracy | None = None,
     accuracy_note: str | None = None,
 ) -> ModelCard:
+    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet)."""
+    cifar_recipe, imagenet_recipe = recipes
     return ModelCard(
         name=name,
-        family="resnet",
-        paper=PAPER,
+        family=family,
+        paper=paper,
         table=table,
         key_ideas=key_ideas,
         accuracy=accuracy,
@@ -383,9 +394,21 @@ def _card(
         paper_macs=Reported(macs) if macs else None,
         twins=twins,
         deviations=deviations,
-        **dataset_fields(
-            cifar, cifar_recipe=recipe or RECIPE_CIFAR, imagenet_recipe=recipe or RECIPE_IMAGENET
-        ),
+        **dataset_fields(cifar, cifar_recipe=cifar_recipe, imagenet_recipe=imagenet_recipe),
+    )
+
+
+def _card(
+    name: str,
+    table: str,
+    *,
+    key_ideas: tuple[str, ...] = RESNET_KEY_IDEAS,
+    recipe: Recipe | None = None,
+    **fields: Any,
+) -> ModelCard:
+    recipes = (recipe or RECIPE_CIFAR, recipe or RECIPE_IMAGENET)
+    return residual_family_card(
+        name, table, family="resnet", paper=PAPER, key_ideas=key_ideas, recipes=recipes, **fields
     )
 
 

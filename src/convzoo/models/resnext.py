@@ -21,17 +21,20 @@ here, with the registry names ``<depth>_<C>x<d>d``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.blocks.residual import bottleneck_width
-from convzoo.models.base import dataset_fields, registrar
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
+    residual_family_card,
     torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
 
 __all__ = ["resnext29"]
 
@@ -125,38 +128,29 @@ _SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
 _CIFAR_PROTOCOL = "32x32 test images; the mean of 10 runs"
 
 
+KEY_IDEAS = (
+    "Cardinality (the number of parallel paths C) is a dimension besides depth and "
+    "width: at equal parameters, more paths of width d beat wider or deeper nets.",
+    "Split-transform-merge of C identical paths equals one bottleneck whose 3x3 is a "
+    "grouped convolution with C groups (Fig. 3a = 3b = 3c).",
+    "The template keeps ResNet's rules: same-size blocks share widths, and each "
+    "downsampling doubles the width.",
+)
+
+
 def _card(
-    name: str,
-    table: str,
-    *,
-    params: str | None = None,
-    macs: str | None = None,
-    twins: tuple[tuple[str, str], ...] = (),
-    cifar: bool = False,
-    deviations: tuple[str, ...] = (),
-    accuracy: Accuracy | None = None,
-    accuracy_note: str | None = None,
+    name: str, table: str, *, twins: tuple[tuple[str, str], ...] = (), **fields: Any
 ) -> ModelCard:
-    return ModelCard(
-        name=name,
+    """`twins` as (library, name) pairs, each checked by torchvision's rules."""
+    return residual_family_card(
+        name,
+        table,
         family="resnext",
         paper=PAPER,
-        table=table,
-        key_ideas=(
-            "Cardinality (the number of parallel paths C) is a dimension besides depth and "
-            "width: at equal parameters, more paths of width d beat wider or deeper nets.",
-            "Split-transform-merge of C identical paths equals one bottleneck whose 3x3 is a "
-            "grouped convolution with C groups (Fig. 3a = 3b = 3c).",
-            "The template keeps ResNet's rules: same-size blocks share widths, and each "
-            "downsampling doubles the width.",
-        ),
-        paper_params=Reported(params) if params else None,
-        paper_macs=Reported(macs) if macs else None,
-        accuracy=accuracy,
-        accuracy_note=accuracy_note,
+        key_ideas=KEY_IDEAS,
+        recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
         twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
-        deviations=deviations,
-        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
+        **fields,
     )
 
 

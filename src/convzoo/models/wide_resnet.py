@@ -19,16 +19,17 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
-from convzoo.models.base import dataset_fields, registrar
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
+    residual_family_card,
     torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
 
 __all__ = ["wrn_blocks"]
 
@@ -111,6 +112,15 @@ def _cifar_accuracy(error: float) -> Accuracy:
     )
 
 
+KEY_IDEAS = (
+    "Width over depth: a 16-layer net 10x wider (WRN-16-8/28-10) beats a "
+    "1000-layer thin ResNet on CIFAR and trains several times faster on GPUs.",
+    "Widening factor k multiplies the filters of every residual block; parameters "
+    "grow with k^2 and depth only linearly.",
+    "Dropout between the convolutions of a block regularises wide nets.",
+)
+
+
 def _card(
     name: str,
     table: str,
@@ -120,25 +130,20 @@ def _card(
     cifar: bool = True,
     accuracy: Accuracy | None = None,
 ) -> ModelCard:
-    return ModelCard(
-        name=name,
+    return residual_family_card(
+        name,
+        table,
         family="wide_resnet",
         paper=PAPER,
-        table=table,
-        key_ideas=(
-            "Width over depth: a 16-layer net 10x wider (WRN-16-8/28-10) beats a "
-            "1000-layer thin ResNet on CIFAR and trains several times faster on GPUs.",
-            "Widening factor k multiplies the filters of every residual block; parameters "
-            "grow with k^2 and depth only linearly.",
-            "Dropout between the convolutions of a block regularises wide nets.",
-        ),
-        paper_params=Reported(params) if params else None,
-        accuracy=accuracy,
+        key_ideas=KEY_IDEAS,
+        recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
+        params=params,
         twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
+        cifar=cifar,
         deviations=()
         if cifar
         else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
-        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
+        accuracy=accuracy,
     )
 
 
