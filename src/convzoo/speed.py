@@ -48,6 +48,11 @@ class Setting:
     def autocast_dtype(self) -> torch.dtype | None:
         return torch.bfloat16 if self.precision == "bf16" else None
 
+    def autocast(self, device_type: str = "cpu") -> torch.autocast:
+        """The autocast context of this precision (a no-op for fp32)."""
+        dtype = self.autocast_dtype
+        return torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
     def prepare(self, model: nn.Module, images: Tensor) -> tuple[nn.Module, Tensor]:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -139,12 +144,10 @@ def targets_for(logits: Tensor, labels: Tensor) -> Tensor:
 def infer_step(model: nn.Module, images: Tensor, setting: Setting) -> Callable[[], None]:
     """One forward pass of a copy of `model` in eval mode, without autograd."""
     model, images = setting.prepare(copy.deepcopy(model).eval(), images)
-    dtype = setting.autocast_dtype
 
     @torch.inference_mode()
     def step() -> None:
-        with torch.autocast(images.device.type, dtype=dtype or torch.float32,
-                            enabled=dtype is not None):  # fmt: skip
+        with setting.autocast(images.device.type):
             model(images)
 
     return step

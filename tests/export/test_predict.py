@@ -130,6 +130,10 @@ def test_predict_command_table(tiny_registered, tmp_path, images, capsys):
     assert main(["predict", str(tmp_path / "best.pt"), str(images["gray"]), "--top-k", "4"]) == 0
     out = capsys.readouterr().out
     assert "grayscale 16x16" in out and all(name in out for name in CLASSES)
+    assert "precision/layout: fp32 (1 image: too few to probe)" in out
+    bf16 = ["--precision", "bf16", "--channels-last", "on"]
+    assert main(["predict", str(tmp_path / "best.pt"), str(images["gray"]), *bf16]) == 0
+    assert "bf16+channels_last (only candidate)" in capsys.readouterr().out
     assert main(["predict", str(tmp_path / "best.pt"), str(images["missing"])]) == 1
     assert "no such file" in capsys.readouterr().err
 

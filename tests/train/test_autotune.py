@@ -96,3 +96,26 @@ def test_explicit_flags_and_deterministic_runs_time_nothing(tmp_path, monkeypatc
     train(TrainConfig(**FAST, **settings, out=str(tmp_path / "run")))
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert (config["train"]["precision"], config["train"]["channels_last"]) == ("fp32", "off")
+
+
+def test_inference_probes_only_when_enough_images_and_caches_apart_from_training(tmp_path):
+    import torch
+
+    from convzoo.train.autotune import inference_speed
+
+    model = torch.nn.Conv2d(1, 2, 3)
+    cache = tmp_path / "choices.json"
+    measure, calls = fake({FP32: 100.0, FP32_CL: 150.0, BF16_CL: 300.0})
+    common = {"name": "m", "input_shape": (1, 8, 8), "batch": 32, "measure": measure,
+              "cache": cache}  # fmt: skip
+    few = inference_speed(model, images=3, **common)
+    assert few.label == "fp32" and "too few" in few.source and not calls
+    many = inference_speed(model, images=10_000, **common)
+    expected = "bf16+channels_last" if len(calls[0]) == 3 else "fp32+channels_last"
+    assert many.label == expected and many.source == "probe" and len(calls) == 1
+    assert '"mode": "infer"' in next(iter(json.loads(cache.read_text())))
+    # once measured, even a few images take the cached choice
+    assert inference_speed(model, images=3, **common).source == "cache"
+    explicit = inference_speed(model, images=10_000, precision="fp32", channels_last="off",
+                               **common)  # fmt: skip
+    assert explicit.source == "only candidate" and len(calls) == 1

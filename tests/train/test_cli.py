@@ -26,8 +26,14 @@ def test_train_then_eval(tmp_path, capsys):
     summary = json.loads((run / "summary.json").read_text())
     assert abs(summary["test_top1"] - result["top1"]) < 1e-9  # same weights, same numbers
 
-    assert main(["eval", str(run / "best.pt")]) == 0
-    assert "class0" in capsys.readouterr().out
+    assert result["speed"]["choice"] == "fp32" and "too few" in result["speed"]["source"]
+
+    assert main(["eval", str(run / "best.pt"), "--precision", "fp32", "--channels-last"]) == 0
+    out = capsys.readouterr().out
+    assert "class0" in out and "precision/layout: fp32+channels_last (only candidate)" in out
+    layout = json.loads(Path(result["json"]).read_text())
+    assert layout["speed"]["channels_last"] is True
+    assert layout["confusion"] == result["confusion"]  # the layout changes no prediction
 
     assert main(["eval", str(run), "--dataset", "synthetic:classes=3"]) == 2
     assert "4 classes" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import warnings
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json, show_table
+from convzoo.cli.train import add_speed_arguments
 from convzoo.errors import ConvzooWarning
 
 NAME = "eval"
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="evaluate even if the dataset's class names differ from the checkpoint's",
     )
+    add_speed_arguments(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -46,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         out_dir=args.out,
         allow_other_classes=args.allow_other_classes,
+        precision=args.precision,
+        channels_last=args.channels_last,
+        on_choice=None if args.json else console.print,
     )
     for note in result["warnings"]:
         warnings.warn(note, ConvzooWarning, stacklevel=1)

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from convzoo.cli.output import console, print_json
+from convzoo.cli.train import add_speed_arguments
 
 NAME = "predict"
 HELP = (
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tile", type=int, help="segmentation with unet: input tile side (default: training size)"
     )
+    add_speed_arguments(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -48,10 +50,14 @@ def run(args: argparse.Namespace) -> int:
 
     path = resolve_checkpoint(args.checkpoint)
     model, config = model_from_checkpoint(path)
+    paths = expand_image_paths(args.images)
+    setting = speed_setting(args, model, config, images=len(paths))
     if model.card.task == "segmentation":
-        return run_segmentation(args, model, config, path.parent / "predictions")
+        with setting.autocast():
+            return run_segmentation(args, model, config, paths, path.parent / "predictions")
     predictor = Predictor(model, Preprocess.from_config(config), config.get("classes"))
-    results = predictor.predict_files(expand_image_paths(args.images), top_k=args.top_k)
+    with setting.autocast():
+        results = predictor.predict_files(paths, top_k=args.top_k)
     failed = [r for r in results if not r.ok]
     if args.json:
         print_json([r.as_dict() for r in results])
@@ -84,11 +90,31 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def run_segmentation(args: argparse.Namespace, model, config, default_out) -> int:
+def speed_setting(args: argparse.Namespace, model, config, *, images: int):
+    """The precision and layout for `images` inputs (see `inference_speed`); prepares `model`."""
+    import torch
+
+    from convzoo.speed import Setting
+    from convzoo.train.autotune import inference_speed
+
+    pre = config.get("preprocess") or {}
+    shape = (pre.get("in_channels", 3), *pre.get("input_size", model.default_input_size))
+    choice = inference_speed(
+        model, name=config["model"], input_shape=tuple(shape), batch=min(images, 32) or 1,
+        images=images, precision=args.precision, channels_last=args.channels_last,
+    )  # fmt: skip
+    if not args.json:
+        console.print(choice.line())
+    if choice.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return Setting(choice.precision, choice.channels_last)
+
+
+def run_segmentation(args: argparse.Namespace, model, config, paths, default_out) -> int:
     from convzoo.export.segment import SegmentationPredictor
 
     predictor = SegmentationPredictor.from_parts(model, config, tile=args.tile)
-    results = predictor.predict_files(args.images, args.out or default_out)
+    results = predictor.predict_files(paths, args.out or default_out)
     failed = [r for r in results if not r.ok]
     if args.json:
         print_json([r.as_dict() for r in results])

@@ -46,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    """Training's --precision and --channels-last (default auto: measured), for inference."""
+    for f in fields(TrainConfig):
+        if f.name in ("precision", "channels_last"):
+            add_config_option(parser, f, str)
+    parser.set_defaults(precision="auto", channels_last="auto")
+
+
 def add_config_option(parser: argparse.ArgumentParser, f: Field, annotation: Any) -> None:
     """One option for one config field; absent from the namespace unless given."""
     flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))

@@ -19,10 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SpeedChoice", "candidates", "choose", "probe_cache_path", "resolve_speed"]
+__all__ = [
+    "SpeedChoice",
+    "candidates",
+    "choose",
+    "inference_speed",
+    "probe_cache_path",
+    "resolve_speed",
+]
 
 # timing budget of the probe, all candidates together (warm-up steps come on top)
 PROBE_BUDGET_S = 2.0
+# inference on fewer images than this is over before a probe would pay for itself
+INFERENCE_PROBE_MIN_IMAGES = 512
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,8 @@ def write_cache(path: Path, key: str, choice: SpeedChoice) -> None:
 
 
 def cache_key(*, model: str, model_kwargs: dict[str, Any], input_shape: tuple[int, ...],
-              batch: int, device: str, threads: int) -> str:  # fmt: skip
-    """Everything the fastest choice depends on."""
+              batch: int, device: str, threads: int, mode: str = "train") -> str:  # fmt: skip
+    """Everything the fastest choice depends on (`mode`: "train" or "infer")."""
     import torch
 
     from convzoo.speed import native_bf16
@@ -139,6 +148,7 @@ def cache_key(*, model: str, model_kwargs: dict[str, Any], input_shape: tuple[in
         "kwargs": model_kwargs,
         "input": list(input_shape),
         "batch": batch,
+        "mode": mode,
     }
     return json.dumps(parts, sort_keys=True)
 
@@ -161,6 +171,64 @@ def measure_training(model, input_shape: tuple[int, ...], batch: int, num_classe
         return {p: max(v) for p, v in times.items()}
 
     return measure
+
+
+def measure_inference(model, input_shape: tuple[int, ...], batch: int, device):
+    """A `measure` for `choose`: timed forward passes of a copy of `model` (eval mode,
+    no autograd) per pair, on random data drawn from a private generator."""
+    import torch
+
+    from convzoo.speed import Setting, infer_step, interleaved
+
+    def measure(pairs: list[tuple[str, bool]]) -> dict[tuple[str, bool], float]:
+        gen = torch.Generator(device="cpu").manual_seed(0)
+        images = torch.randn(batch, *input_shape, generator=gen).to(device)
+        steps = {p: infer_step(model, images, Setting(*p)) for p in pairs}
+        times = interleaved(steps, batch=batch, warmup=1, repeats=3,
+                            budget_s=PROBE_BUDGET_S, device=device)  # fmt: skip
+        return {p: max(v) for p, v in times.items()}
+
+    return measure
+
+
+def inference_speed(
+    model,
+    *,
+    name: str,
+    input_shape: tuple[int, ...],
+    batch: int,
+    images: int,
+    precision: str = "auto",
+    channels_last: str = "auto",
+    device=None,
+    measure: Callable[[list[tuple[str, bool]]], dict[tuple[str, bool], float]] | None = None,
+    cache: Path | None = None,
+) -> SpeedChoice:
+    """The precision and layout for evaluating or predicting `images` inputs with `model`.
+
+    As for training, "auto" is decided by timing the candidates (forward passes at the
+    real batch and input size) and cached; explicit settings narrow the candidates.
+    Below `INFERENCE_PROBE_MIN_IMAGES` inputs the probe would cost more than it saves,
+    so an open choice falls back to fp32 in the default layout (unless cached).
+    """
+    import torch
+
+    from convzoo.speed import native_bf16
+
+    device = torch.device(device or "cpu")
+    pairs = candidates(precision, channels_last, native_bf16=native_bf16(device))
+    key = cache_key(model=name, model_kwargs={}, input_shape=input_shape, batch=batch,
+                    device=str(device), threads=torch.get_num_threads(), mode="infer")  # fmt: skip
+    cache = cache if cache is not None else probe_cache_path()
+    if len(pairs) > 1 and images < INFERENCE_PROBE_MIN_IMAGES:
+        stored = read_cache(cache).get(key)
+        if not stored or (stored["precision"], stored["channels_last"]) not in pairs:
+            fallback = ("fp32", False) if ("fp32", False) in pairs else pairs[0]
+            return SpeedChoice(
+                *fallback, source=f"{images} image{'s' * (images != 1)}: too few to probe"
+            )
+    measure = measure or measure_inference(model, input_shape, batch, device)
+    return choose(pairs, measure, key=key, cache=cache)
 
 
 def resolve_speed(resolution, parts, *, device, dist, out) -> tuple[Any, SpeedChoice | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import torch
 from convzoo.data import Batches, ImageSet, load_dataset
 from convzoo.errors import CheckpointError
 from convzoo.outputs import prepare_output_dir
+from convzoo.speed import Setting
+from convzoo.train.autotune import inference_speed
 from convzoo.train.checkpoint import model_from_checkpoint, resolve_checkpoint
 from convzoo.train.metrics import plot_confusion
 from convzoo.train.tasks import check_dataset, task_for
@@ -34,6 +37,9 @@ def evaluate_checkpoint(
     batch_size: int = 256,
     out_dir: str | Path | None = None,
     allow_other_classes: bool = False,
+    precision: str = "auto",
+    channels_last: str = "auto",
+    on_choice: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Test-set metrics of a checkpoint (file or run directory).
 
@@ -44,6 +50,9 @@ def evaluate_checkpoint(
     `allow_other_classes`. Writes ``eval-<dataset>.json`` and
     ``confusion-<dataset>.png`` to `out_dir` (default: the checkpoint's folder)
     and returns the same data; ``"warnings"`` lists what makes the numbers doubtful.
+    `precision` ("auto", "fp32", "bf16") and `channels_last` ("auto", "on", "off") as in
+    training: "auto" is measured (`convzoo.train.autotune.inference_speed`); the choice is
+    in ``"speed"`` and passed to `on_choice` as one line before the evaluation starts.
     """
     path = resolve_checkpoint(checkpoint)
     model, config = model_from_checkpoint(path)
@@ -72,9 +81,19 @@ def evaluate_checkpoint(
         std=tuple(pre["std"]),
         shuffle=False,
     )
+    choice = inference_speed(
+        model, name=config["model"], input_shape=(pre["in_channels"], *size), batch=batch_size,
+        images=len(data.test), precision=precision, channels_last=channels_last,
+    )  # fmt: skip
+    if on_choice:
+        on_choice(choice.line())
+    setting = Setting(choice.precision, choice.channels_last)
+    if setting.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     metrics = task_for(task).evaluate(
-        model, batches, num_classes=data.num_classes, device=torch.device("cpu")
-    )
+        model, batches, num_classes=data.num_classes, device=torch.device("cpu"),
+        autocast_dtype=setting.autocast_dtype, channels_last=setting.channels_last,
+    )  # fmt: skip
     result = {
         "checkpoint": str(path),
         "model": config["model"],
@@ -87,6 +106,7 @@ def evaluate_checkpoint(
         "classes": list(data.classes),
         "confusion": metrics["confusion"],
         "warnings": _warnings(metrics, classes, data.classes),
+        "speed": choice.as_dict(),
     }
     out = prepare_output_dir(Path(out_dir) if out_dir else path.parent, "eval output folder")
     tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name).strip("_")
