@@ -89,7 +89,10 @@ def test_draws_respect_the_space_and_the_mac_range(space: str) -> None:
         assert _respects(small, spec.stages), spec
         assert mac_range[0] <= anynet_macs(spec.config(), image, 10) <= mac_range[1]
     with pytest.raises(ValueError, match="no network of"):
-        sample_in_range(random.Random(0), small, image, 10, (1.0, 2.0))
+        sample_in_range(random.Random(0), small, image, 10, (1.0, 2.0), max_draws=100)
+    if not isinstance(small, AnyNetSpace):
+        with pytest.raises(ValueError, match="max_depth >= 2"):
+            scaled_space(DESIGN_SPACES[space], 1, 128)
 
 
 def test_space_names_and_bad_settings() -> None:
@@ -105,7 +108,7 @@ def test_space_names_and_bad_settings() -> None:
 def test_edf_end_to_end_resumes_without_retraining(tmp_path, capsys) -> None:
     out = tmp_path / "edf"
     args = ["search", "edf", "--spaces", "A", "regnet", "--dataset", DATA, "--epochs", "1",
-            "--max-depth", "1", "--max-width", "64", "--min-macs", "0", "--max-macs", "2e6",
+            "--max-depth", "2", "--max-width", "64", "--min-macs", "0", "--max-macs", "2e6",
             "--batch-size", "32", "--threads", "1", "--out", str(out)]  # fmt: skip
     assert main([*args, "--samples", "1"]) == 0
     printed = capsys.readouterr().out
@@ -124,7 +127,7 @@ def test_edf_end_to_end_resumes_without_retraining(tmp_path, capsys) -> None:
         out / "report.md"
     ).read_text()
     with pytest.raises(ValueError, match="other settings"):
-        run_edf(EdfConfig(spaces=("A",), dataset=DATA, epochs=2, out=str(out), max_depth=1,
+        run_edf(EdfConfig(spaces=("A",), dataset=DATA, epochs=2, out=str(out), max_depth=2,
                           max_width=64, min_macs=0, max_macs=2e6, batch_size=32))  # fmt: skip
 
 

@@ -187,6 +187,8 @@ def scaled_space(
         raise ValueError(f"need max_depth >= 1 and max_width >= 64, got {max_depth}, {max_width}")
     if isinstance(space, AnyNetSpace):
         return dataclasses.replace(space, max_depth=max_depth, max_width=max_width)
+    if max_depth < 2:  # d < 4 x 1 cannot fill four stages
+        raise ValueError(f"RegNet needs max_depth >= 2 to fill its stages, got {max_depth}")
     return dataclasses.replace(
         space,
         max_depth=space.num_stages * max_depth - 1,

@@ -161,10 +161,11 @@ def sample_in_range(
     mac_range: tuple[float, float],
     *,
     stem_width: int = 32,
+    max_draws: int = MAX_DRAWS,
 ) -> AnyNetSpec:
     """A uniform draw of `space` among its networks with MACs in `mac_range` (redrawn)."""
     low, high = mac_range
-    for _ in range(MAX_DRAWS):
+    for _ in range(max_draws):
         config = dataclasses.replace(sample_anynet(rng, space), stem_width=stem_width)
         if low <= anynet_macs(config, image, num_classes) <= high:
             stages = tuple(
@@ -173,7 +174,7 @@ def sample_in_range(
             return AnyNetSpec(stages, config.se_ratio, stem_width)
     raise ValueError(
         f"no network of {space.name} has {low / 1e6:.3g}M-{high / 1e6:.3g}M MACs in "
-        f"{MAX_DRAWS} draws: widen --min-macs/--max-macs or change --max-depth/--max-width"
+        f"{max_draws} draws: widen --min-macs/--max-macs or change --max-depth/--max-width"
     )
 
 
