@@ -37,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--trials", type=int, help="finished trials to run (default 20; quick 6)")
     parser.add_argument(
-        "--child-epochs", "--epochs", type=int, help="epochs per child (default 1; edf 10)"
+        "--child-epochs",
+        "--epochs",
+        type=int,
+        help="epochs per child (default 1; edf 10, edf --quick 3)",
     )
     parser.add_argument("--final-epochs", type=int, help="epochs retraining the best")
     parser.add_argument(
@@ -63,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     edf.add_argument(
         "--spaces", nargs="+", metavar="S", help="design spaces: A B C D E regnet (default all)"
     )
-    edf.add_argument("--samples", type=int, help="models per space (default 100; quick 8)")
+    edf.add_argument("--samples", type=int, help="models per space (default 100; quick 6)")
     edf.add_argument(
         "--min-macs", type=float, help="the MAC range's bottom (default 90%% of its top)"
     )
