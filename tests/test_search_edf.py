@@ -114,6 +114,9 @@ def test_edf_end_to_end_resumes_without_retraining(tmp_path, capsys) -> None:
     printed = capsys.readouterr().out
     assert "[2/2]" in printed and "AnyNetX_A" in printed and "F(" in printed
     first = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    cut_short = out / "models" / "AnyNetX_A" / "001" / "run"  # a model killed mid-training
+    cut_short.mkdir(parents=True)
+    (cut_short / "config.json").write_text("{}")
     assert main([*args, "--samples", "2", "--json"]) == 0  # one more of each: two trainings
     results = json.loads(capsys.readouterr().out)
     lines = (out / "results.jsonl").read_text().splitlines()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -248,6 +249,8 @@ def run_edf(cfg: EdfConfig) -> dict[str, Any]:
             rng, spaces[name], image, data.num_classes, mac_range, stem_width=cfg.stem_width
         )
         model_dir = out / "models" / name / f"{index:03d}"
+        # a run left here has no line in results.jsonl: it was cut short, and starts over
+        shutil.rmtree(model_dir / "run", ignore_errors=True)
         model_dir.mkdir(parents=True, exist_ok=True)
         params, macs = child_cost(spec, image, data.num_classes)
         seed = cfg.seed * 1_000_000 + 10_000 * list(DESIGN_SPACES).index(name) + index
