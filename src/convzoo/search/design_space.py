@@ -20,7 +20,9 @@ multiple of 8 because the rule quantizes widths to multiples of 8.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +40,9 @@ __all__ = [
     "REGNET",
     "AnyNetSpace",
     "RegNetSpace",
+    "anynet_macs",
     "sample_anynet",
+    "scaled_space",
 ]
 
 MAX_DRAWS = 100_000  # every space here accepts a draw within about a hundred tries
@@ -168,3 +172,54 @@ def sample_anynet(rng: random.Random, constraints: AnyNetSpace | RegNetSpace) ->
     if isinstance(constraints, AnyNetSpace):
         return _draw_anynet(rng, constraints)
     return _redraw_until(lambda: _draw_regnet(rng, constraints), lambda c: c is not None)
+
+
+def scaled_space(
+    space: AnyNetSpace | RegNetSpace, max_depth: int, max_width: int
+) -> AnyNetSpace | RegNetSpace:
+    """The space with stages of at most `max_depth` blocks and `max_width` channels.
+
+    AnyNet spaces take both limits as they are (the paper's: 16 and 1024). RegNet's
+    ranges keep the paper's proportions to them: d < 4 x 16, w0 < 1024 / 4 (a multiple
+    of 8), wa < 1024 / 4; ``scaled_space(REGNET, 16, 1024)`` is ``REGNET``.
+    """
+    if max_depth < 1 or max_width < 4 * 16:
+        raise ValueError(f"need max_depth >= 1 and max_width >= 64, got {max_depth}, {max_width}")
+    if isinstance(space, AnyNetSpace):
+        return dataclasses.replace(space, max_depth=max_depth, max_width=max_width)
+    if max_depth < 2:  # d < 4 x 1 cannot fill four stages
+        raise ValueError(f"RegNet needs max_depth >= 2 to fill its stages, got {max_depth}")
+    return dataclasses.replace(
+        space,
+        max_depth=space.num_stages * max_depth - 1,
+        max_w0=max_width // 4 - 8,
+        max_wa=max_width / 4,
+    )
+
+
+def anynet_macs(config: AnyNetConfig, image: tuple[int, int, int], num_classes: int) -> int:
+    """Multiply-adds of ``AnyNet(config)`` with X blocks on one (C, H, W) image: convs and fc.
+
+    Each 3x3 (padding 1) of stride s maps H to ceil(H / s); a block whose shape changes
+    adds its 1x1 projection. Equal to `convzoo.analysis.summary`'s count (tested), and
+    fast enough to redraw thousands of networks into a MAC range.
+    """
+    if config.se_ratio:
+        raise ValueError("anynet_macs counts X blocks only (se_ratio 0)")
+    channels, height, width = image
+    height, width = math.ceil(height / 2), math.ceil(width / 2)  # the 3x3/2 stem
+    macs = height * width * 9 * channels * config.stem_width
+    channels = config.stem_width
+    for stage in config.stages:
+        for block in range(stage.depth):
+            pixels_in = height * width
+            if block == 0:  # the stage's first 3x3 halves H and W
+                height, width = math.ceil(height / 2), math.ceil(width / 2)
+            inner, out = stage.inner_width, stage.width
+            macs += pixels_in * channels * inner  # 1x1 reduce
+            macs += height * width * 9 * inner * stage.group_width  # 3x3 in groups of g
+            macs += height * width * inner * out  # 1x1 expand
+            if block == 0 or channels != out:
+                macs += height * width * channels * out  # projection shortcut
+            channels = out
+    return macs + channels * num_classes

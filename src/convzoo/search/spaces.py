@@ -48,10 +48,16 @@ class Decision:
 
 
 class SearchSpace(ABC):
-    """What a strategy sees: decisions in order; `decode(choices)` gives the spec."""
+    """What a strategy sees: decisions in order; `decode(choices)` gives the spec.
+
+    `anchor_points` (Zoph & Le 2017, Section 3.3), one per layer of a space with skip
+    connections: layer i's anchor point sits before decision ``anchor_points[i]``, and
+    the i decisions from there say whether layers 0..i-1 are inputs of layer i.
+    """
 
     name: ClassVar[str]
     decisions: tuple[Decision, ...]
+    anchor_points: tuple[int, ...] = ()
 
     @abstractmethod
     def decode(self, choices: Sequence[int]) -> Spec:
@@ -84,10 +90,12 @@ class ZophSearchSpace(SearchSpace):
     num_layers: int = 6
     search_strides: bool = True
     decisions: tuple[Decision, ...] = field(init=False)
+    anchor_points: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         require(self.num_layers >= 1, f"num_layers must be >= 1, got {self.num_layers}")
         out: list[Decision] = []
+        anchors: list[int] = []
         for i in range(self.num_layers):
             out += [
                 Decision(f"layer{i}.kernel_height", ZOPH_KERNELS),
@@ -96,8 +104,10 @@ class ZophSearchSpace(SearchSpace):
             ]
             if self.search_strides:
                 out.append(Decision(f"layer{i}.stride", ZOPH_STRIDES))
+            anchors.append(len(out))  # after the layer's own shape: its inputs come next
             out += [Decision(f"layer{i}.input{j}", (False, True)) for j in range(i)]
         self.decisions = tuple(out)
+        self.anchor_points = tuple(anchors)
 
     def decode(self, choices: Sequence[int]) -> ZophSpec:
         self.check_choices(choices)

@@ -5,12 +5,12 @@
 or several workers can replay every finished trial into a fresh strategy.
 
 * `Reinforce`: Zoph & Le (2017, arXiv:1611.01578, Sections 3.1-3.3). A two-layer LSTM
-  emits the decisions one after another (each choice's embedding is the next input);
-  REINFORCE with an exponential-moving-average baseline of past rewards, an entropy
-  bonus, and one Adam step per batch of children (the paper: lr 0.0006, 35 hidden
-  units). Skip connections are the yes/no decisions of the space, one softmax over
-  {no, yes} per earlier layer: the paper's anchor-point sigmoid, without its
-  content-based attention between the anchors.
+  (`convzoo.search.controller`) emits the decisions one after another (each choice's
+  embedding is the next input); skip connections are chosen at each layer's anchor
+  point by the content-based sigmoid sigmoid(v^T tanh(W_prev h_j + W_curr h_i)) over
+  the earlier anchors' hidden states. REINFORCE with an exponential-moving-average
+  baseline of past rewards, an entropy bonus, and one Adam step per batch of children
+  (the paper: lr 0.0006, 35 hidden units).
 * `RandomSearch`: the space's own sampler (for AnyNet, `sample_anynet`).
 * `Evolution`: regularized evolution (Real et al. 2019, arXiv:1802.01548, Algorithm 1):
   a population of the last P trials; a child mutates the best of S drawn at random;
@@ -23,13 +23,11 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
-from torch import Tensor, nn
 
+from convzoo.search.controller import Controller, one_thread
 from convzoo.search.spaces import SearchSpace
 from convzoo.search.specs import Spec
 
@@ -185,50 +183,6 @@ class TPE(Strategy):
             self._learn(tuple(choices), reward)
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """The controller's ops are tiny: on a busy machine, more threads only add waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-class Controller(nn.Module):
-    """The LSTM that emits one decision per step; each choice's embedding feeds the next."""
-
-    def __init__(self, space: SearchSpace, hidden: int = 35, layers: int = 2) -> None:
-        super().__init__()
-        sizes = [len(d.options) for d in space.decisions]
-        self.start = nn.Parameter(torch.zeros(1, hidden))
-        self.lstm = nn.LSTM(hidden, hidden, num_layers=layers)
-        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in sizes)
-        self.embeddings = nn.ModuleList(nn.Embedding(n, hidden) for n in sizes)
-        for p in self.parameters():  # the paper: uniform in [-0.08, 0.08]
-            nn.init.uniform_(p, -0.08, 0.08)
-
-    def run(
-        self, choices: list[int] | None = None, generator: torch.Generator | None = None
-    ) -> tuple[list[int], Tensor, Tensor]:
-        """Sample (or, given `choices`, score) a decision sequence: (choices, log p, entropy)."""
-        x, state = self.start, None
-        picked, log_p, entropy = [], [], []
-        for i, (head, embed) in enumerate(zip(self.heads, self.embeddings, strict=True)):
-            out, state = self.lstm(x, state)
-            dist = torch.distributions.Categorical(logits=head(out[-1]))
-            if choices is None:
-                c = int(torch.multinomial(dist.probs, 1, generator=generator))
-            else:
-                c = choices[i]
-            picked.append(c)
-            log_p.append(dist.log_prob(torch.tensor(c)))
-            entropy.append(dist.entropy())
-            x = embed(torch.tensor([c]))
-        return picked, torch.stack(log_p).sum(), torch.stack(entropy).sum()
-
-
 class Reinforce(Strategy):
     """Zoph & Le's controller, trained with REINFORCE (see the module docstring)."""
 
@@ -263,9 +217,9 @@ class Reinforce(Strategy):
         self.pending: list[tuple[list[int], float]] = []  # (choices, advantage) of this batch
 
     def ask(self) -> Spec:
-        with torch.no_grad(), _one_thread():
-            choices, _, _ = self.controller.run(generator=self.generator)
-        return self.space.decode(choices)
+        with torch.no_grad(), one_thread():
+            rollout = self.controller.run(generator=self.generator)
+        return self.space.decode(rollout.choices)
 
     def _learn(self, choices: tuple[int, ...], reward: float) -> None:
         if self.baseline is None:
@@ -277,26 +231,21 @@ class Reinforce(Strategy):
 
     def step(self) -> None:
         """One gradient step on the batch of children told since the last one."""
-        with _one_thread():
+        with one_thread():
             losses = []
             for choices, advantage in self.pending:
-                _, log_p, entropy = self.controller.run(choices)
-                losses.append(-advantage * log_p - self.entropy_weight * entropy)
+                rollout = self.controller.run(choices)
+                losses.append(-advantage * rollout.log_p - self.entropy_weight * rollout.entropy)
             self.optimizer.zero_grad()
             torch.stack(losses).mean().backward()
             self.optimizer.step()
         self.pending = []
 
     def probabilities(self) -> list[list[float]]:
-        """Each decision's option probabilities along the controller's most likely sequence."""
-        with torch.no_grad(), _one_thread():
-            x, state, out_probs = self.controller.start, None, []
-            for head, embed in zip(self.controller.heads, self.controller.embeddings, strict=True):
-                out, state = self.controller.lstm(x, state)
-                probs = torch.softmax(head(out[-1]), -1)
-                out_probs.append(probs.tolist())
-                x = embed(probs.argmax().view(1))
-        return out_probs
+        """Each decision's option probabilities along the controller's most likely sequence
+        (a skip connection's are [no, yes])."""
+        with torch.no_grad(), one_thread():
+            return self.controller.run(greedy=True).probs
 
     def state_dict(self) -> dict[str, Any]:
         return {
