@@ -60,6 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-retrain", action="store_true", help="skip retraining the best")
     parser.add_argument(
+        "--weight-sharing",
+        action="store_true",
+        help="ENAS: children train and are scored with shared weights (nasnet space)",
+    )
+    parser.add_argument(
+        "--shared-steps", type=int, help="with --weight-sharing: minibatches per child (default 20)"
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print results.json (progress goes to stderr)"
     )
     edf = parser.add_argument_group("edf (the design-space comparison)")
@@ -91,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         "trials": args.trials, "child_epochs": args.child_epochs,
         "final_epochs": args.final_epochs, "max_macs": args.max_macs,
         "target_macs": args.target_macs, "storage": args.storage, "threads": args.threads,
-        "batch_size": args.batch_size,
+        "batch_size": args.batch_size, "shared_steps": args.shared_steps,
+        "weight_sharing": args.weight_sharing or None,
     }  # fmt: skip
     options = {k: v for k, v in given.items() if v is not None}
     options.update(
@@ -100,11 +109,16 @@ def run(args: argparse.Namespace) -> int:
         out=args.out or f"runs/search-{args.space}-{args.strategy}",
     )  # fmt: skip
     cfg = SearchConfig.quick_preset(**options) if args.quick else SearchConfig(**options)
+    child = (
+        f"{cfg.shared_steps} steps with shared weights"
+        if cfg.weight_sharing
+        else f"{cfg.child_epochs} epoch(s)"
+    )
     # with --json, stdout holds only the JSON: what people read goes to stderr
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         print(
             f"searching {cfg.space} with {cfg.strategy} on {cfg.dataset}: {cfg.trials} trials "
-            f"of {cfg.child_epochs} epoch(s), {cfg.workers} worker(s) -> {cfg.out} "
+            f"of {child}, {cfg.workers} worker(s) -> {cfg.out} "
             f"(storage {cfg.storage_url()})",
             flush=True,
         )

@@ -16,6 +16,7 @@ The budget counts finished trials, so none is lost or repeated.
     run_dir/search.db            the storage (unless --storage says elsewhere)
     run_dir/trials/NNNN/         spec.json, train.log and the engine's run of trial NNNN
     run_dir/strategy-wK.pt       worker K's strategy state (e.g. the controller)
+    run_dir/shared.pt            with weight sharing: the shared weights and their optimizer
     run_dir/best.json            the best spec: `convzoo train nas:run_dir/best.json`
     run_dir/rewards.png          reward over trials, with the best so far
     run_dir/final/               the best spec retrained; its summary.json has the test score
@@ -46,6 +47,7 @@ __all__ = ["SearchConfig", "TrialRecord", "leaderboard", "run_worker", "search"]
 STUDY = "convzoo-search"
 HEARTBEAT_S = 5  # a running trial writes a heartbeat this often
 GRACE_S = 30  # a trial silent this long belongs to a dead process
+SHARED_STATE = "shared.pt"  # weight sharing: the shared weights, optimizer, data position
 
 
 @dataclass
@@ -68,6 +70,8 @@ class SearchConfig:
     space_options: dict[str, Any] = field(default_factory=dict)
     strategy_options: dict[str, Any] = field(default_factory=dict)
     quick: bool = False
+    weight_sharing: bool = False  # ENAS: children train shared weights (convzoo.search.sharing)
+    shared_steps: int = 20  # minibatches each child trains the shared weights for
 
     def __post_init__(self) -> None:
         if self.space not in SPACES:
@@ -76,9 +80,14 @@ class SearchConfig:
             raise ValueError(
                 f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
             )
-        for name in ("trials", "child_epochs", "workers"):
+        for name in ("trials", "child_epochs", "workers", "shared_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.weight_sharing and (self.space != "nasnet" or self.workers != 1):
+            raise ValueError(
+                "weight sharing searches the nasnet space with one worker (the shared weights "
+                f"live in one process); got --space {self.space} --workers {self.workers}"
+            )
 
     @classmethod
     def quick_preset(cls, **changes: Any) -> SearchConfig:
@@ -124,6 +133,8 @@ class SearchConfig:
             "batch_size",
             "space_options",
             "strategy_options",
+            "weight_sharing",
+            "shared_steps",
         )
         return {k: v for k, v in asdict(self).items() if k in keep}
 
@@ -302,6 +313,11 @@ def run_worker(cfg: SearchConfig, worker: int = 0, *, stop_after: int | None = N
         cfg.strategy, cfg.make_space(), seed=cfg.seed + 1000 * worker, **cfg.strategy_options
     )
     state_path = out / f"strategy-w{worker}.pt"
+    shared = None
+    if cfg.weight_sharing:
+        from convzoo.search.sharing import SharedWeights
+
+        shared = SharedWeights.for_search(cfg, data, Path(cfg.out) / SHARED_STATE)
     seen: set[int] = set()
     if state_path.is_file():
         state = torch.load(state_path, weights_only=False)
@@ -332,7 +348,7 @@ def run_worker(cfg: SearchConfig, worker: int = 0, *, stop_after: int | None = N
             trial.set_user_attr("spec", spec.to_json())
             if rerun is not None:
                 trial.set_user_attr("rerun_of", rerun[1])
-            record = _run_trial(cfg, study, trial, spec, params, macs)
+            record = _run_trial(cfg, study, trial, spec, params, macs, shared)
         strategy.tell(spec, record.reward)
         seen.add(record.number)
         torch.save({"strategy": strategy.state_dict(), "seen": sorted(seen)}, state_path)
@@ -341,13 +357,17 @@ def run_worker(cfg: SearchConfig, worker: int = 0, *, stop_after: int | None = N
     return ran
 
 
-def _run_trial(cfg, study, trial, spec: Spec, params: int, macs: int) -> TrialRecord:
+def _run_trial(cfg, study, trial, spec: Spec, params: int, macs: int, shared=None) -> TrialRecord:
     trial_dir = Path(cfg.out) / "trials" / f"{trial.number:04d}"
     trial_dir.mkdir(parents=True, exist_ok=True)
     spec_path = spec.save(trial_dir / "spec.json")
     seed = cfg.seed * 100_000 + trial.number  # each child its own weights and data order
     start = time.perf_counter()
-    val_acc = train_child(cfg, spec_path, trial_dir / "run", seed)
+    if shared is None:
+        val_acc = train_child(cfg, spec_path, trial_dir / "run", seed)
+    else:  # kept before the trial counts: a resumed search never loses a child's training
+        val_acc = shared.reward(spec)
+        shared.save()
     seconds = time.perf_counter() - start
     reward = val_acc if cfg.target_macs is None else mnas_reward(val_acc, macs, cfg.target_macs)
     attrs = {"val_acc": val_acc, "params": params, "macs": macs, "seconds": seconds, "seed": seed}
