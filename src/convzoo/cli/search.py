@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ENAS: children train and are scored with shared weights (nasnet space)",
     )
     parser.add_argument(
-        "--shared-steps", type=int, help="with --weight-sharing: minibatches per child (default 20)"
+        "--shared-steps", type=int, help="with --weight-sharing: minibatches per child (default 5)"
     )
     parser.add_argument(
         "--json", action="store_true", help="print results.json (progress goes to stderr)"

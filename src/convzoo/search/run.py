@@ -71,7 +71,7 @@ class SearchConfig:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     quick: bool = False
     weight_sharing: bool = False  # ENAS: children train shared weights (convzoo.search.sharing)
-    shared_steps: int = 20  # minibatches each child trains the shared weights for
+    shared_steps: int = 5  # minibatches each child trains the shared weights for
 
     def __post_init__(self) -> None:
         if self.space not in SPACES:

@@ -6,8 +6,9 @@ NASNet cell can fill it holds every operation, and a child is a path through it.
 each trial trains the shared weights along the child the strategy proposed for
 `shared_steps` minibatches (SGD, momentum 0.9, lr 0.05, weight decay 1e-4; the ENAS
 settings, without its cosine schedule since the number of trials is open), then
-scores the child on the seeded validation split with the shared weights: that accuracy
-is the reward. Children are therefore cheap (a few minibatches instead of epochs) and
+scores the child with the shared weights on a fixed part of the seeded validation split
+(its first `VAL_IMAGES` images; ENAS uses one validation minibatch): that accuracy is
+the reward. Children are therefore cheap (a few minibatches instead of epochs) and
 later children start from what earlier ones learned.
 
 Where a child's cell concatenates only its unused blocks, the shared cell returns all
@@ -43,6 +44,7 @@ from convzoo.search.specs import NasCell, NasNetSpec
 __all__ = ["SharedNasNet", "SharedWeights"]
 
 SHARED_SGD = {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": True}
+VAL_IMAGES = 512  # the reward's images: the same for every child, so rewards compare
 
 
 class SharedCell(nn.Module):
@@ -186,10 +188,11 @@ class SharedWeights:
             num_classes=data.num_classes,
             in_channels=data.in_channels,
         )
+        reward_images = val_split.subset(torch.arange(min(len(val_split), VAL_IMAGES)))
         shared = cls(
             model,
             Batches(train_split, batch_size=batch, shuffle=True, seed=cfg.seed, **common),
-            Batches(val_split, batch_size=256, shuffle=False, **common),
+            Batches(reward_images, batch_size=256, shuffle=False, **common),
             steps=cfg.shared_steps,
             path=path,
         )
