@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from convzoo.models.base import dataset_fields, registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_blocks,
@@ -37,10 +36,10 @@ __all__ = ["timm_resnetv2_rules"]
 
 # Table 1 of the 2015 paper, in pre-activation form (stride on the 3x3 as in fb.resnet.torch).
 PREACT_RESNET18 = ResNetConfig(
-    stages=imagenet_stages(IMAGENET_DEPTHS[18], bottleneck=False), block="basic", preact=True
+    stages=imagenet_stages(18, bottleneck=False), block="basic", preact=True
 )
 PREACT_RESNET50 = ResNetConfig(
-    stages=imagenet_stages(IMAGENET_DEPTHS[50], bottleneck=True), block="bottleneck", preact=True
+    stages=imagenet_stages(50, bottleneck=True), block="bottleneck", preact=True
 )
 
 

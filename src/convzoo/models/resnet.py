@@ -126,22 +126,24 @@ IMAGENET_DEPTHS = {
 
 
 def imagenet_stages(
-    depths: tuple[int, ...],
+    depth: int,
     *,
     bottleneck: bool,
     widths: tuple[int, ...] | None = None,
     names: tuple[str, ...] = ("conv2_x", "conv3_x", "conv4_x", "conv5_x"),
 ) -> tuple[ResidualStage, ...]:
-    """Table 1 rows: outputs 64-128-256-512 (x4 for bottlenecks), stride 2 from conv3_x.
+    """Table 1 rows of the `depth`-layer column: outputs 64-128-256-512 (x4 for
+    bottlenecks), stride 2 from conv3_x.
 
     `widths` overrides the bottleneck 3x3 widths (ResNeXt: cardinality x d; wide: x2).
     """
     base = (64, 128, 256, 512)
     outs = tuple(4 * b for b in base) if bottleneck else base
     widths = widths if widths is not None else (None,) * 4
+    rows = zip(names, IMAGENET_DEPTHS[depth], outs, widths, strict=True)
     return tuple(
-        ResidualStage(name, depth=depth, out_channels=out, stride=1 if i == 0 else 2, width=width)
-        for i, (name, depth, out, width) in enumerate(zip(names, depths, outs, widths, strict=True))
+        ResidualStage(name, depth=blocks, out_channels=out, stride=1 if i == 0 else 2, width=width)
+        for i, (name, blocks, out, width) in enumerate(rows)
     )
 
 
@@ -374,13 +376,16 @@ def residual_family_card(
     recipes: tuple[Recipe, Recipe],  # (CIFAR-10, ImageNet)
     params: str | None = None,
     macs: str | None = None,
-    twins: tuple[Twin, ...] = (),
+    twins: tuple[tuple[str, str], ...] = (),
     cifar: bool = False,
     deviations: tuple[str, ...] = (),
     accuracy: Accuracy | None = None,
     accuracy_note: str | None = None,
 ) -> ModelCard:
-    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet)."""
+    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet).
+
+    `twins` are (library, name) pairs whose keys torchvision's ResNet rules map.
+    """
     cifar_recipe, imagenet_recipe = recipes
     return ModelCard(
         name=name,
@@ -392,7 +397,7 @@ def residual_family_card(
         accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        twins=twins,
+        twins=tuple(Twin(library, twin, torchvision_rules()) for library, twin in twins),
         deviations=deviations,
         **dataset_fields(cifar, cifar_recipe=cifar_recipe, imagenet_recipe=imagenet_recipe),
     )
@@ -412,17 +417,15 @@ def _card(
     )
 
 
-def _twins(name: str, *, timm: bool = False) -> tuple[Twin, ...]:
-    twins = [Twin("torchvision", name, torchvision_rules())]
-    if timm:
-        twins.append(Twin("timm", name, torchvision_rules()))
-    return tuple(twins)
+def _twins(name: str, *, timm: bool = False) -> tuple[tuple[str, str], ...]:
+    libraries = ("torchvision", "timm") if timm else ("torchvision",)
+    return tuple((library, name) for library in libraries)
 
 
 def _imagenet(depth: int, *, stride_at: Literal["1x1", "3x3"] = "1x1") -> ResNetConfig:
     bottleneck = depth >= 50
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=bottleneck),
+        stages=imagenet_stages(depth, bottleneck=bottleneck),
         block="bottleneck" if bottleneck else "basic",
         stride_at=stride_at,
     )

@@ -26,15 +26,13 @@ from typing import Any
 from convzoo.blocks.residual import bottleneck_width
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
     residual_family_card,
-    torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["resnext29"]
 
@@ -46,7 +44,7 @@ def _imagenet(depth: int, *, cardinality: int, group_width: int) -> ResNetConfig
         bottleneck_width(out, cardinality=cardinality, base_width=group_width) for out in outs
     )
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True, widths=widths),
+        stages=imagenet_stages(depth, bottleneck=True, widths=widths),
         block="bottleneck",
         cardinality=cardinality,
     )
@@ -138,10 +136,7 @@ KEY_IDEAS = (
 )
 
 
-def _card(
-    name: str, table: str, *, twins: tuple[tuple[str, str], ...] = (), **fields: Any
-) -> ModelCard:
-    """`twins` as (library, name) pairs, each checked by torchvision's rules."""
+def _card(name: str, table: str, **fields: Any) -> ModelCard:
     return residual_family_card(
         name,
         table,
@@ -149,7 +144,6 @@ def _card(
         paper=PAPER,
         key_ideas=KEY_IDEAS,
         recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
-        twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
         **fields,
     )
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 from convzoo.blocks.residual import bottleneck_width
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResidualStage,
     ResNet,
     ResNetConfig,
@@ -44,7 +43,7 @@ REDUCTION = 16  # r of section 6.1 / the reduction-ratio ablation
 
 def _se_resnet(depth: int) -> ResNetConfig:
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True),
+        stages=imagenet_stages(depth, bottleneck=True),
         block="bottleneck",
         stride_at="1x1",
         se_reduction=REDUCTION,
@@ -57,7 +56,7 @@ SE_RESNETS = {depth: _se_resnet(depth) for depth in (50, 101, 152)}
 # Table 1, right column: SE-ResNeXt-50 (32x4d).
 SE_RESNEXT50_32X4D = ResNetConfig(
     stages=imagenet_stages(
-        IMAGENET_DEPTHS[50],
+        50,
         bottleneck=True,
         widths=tuple(
             bottleneck_width(out, cardinality=32, base_width=4) for out in (256, 512, 1024, 2048)

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
     residual_family_card,
-    torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["wrn_blocks"]
 
@@ -63,9 +61,7 @@ WRN28_10 = wrn_config(28, 10)
 WRN40_4 = wrn_config(40, 4)
 # Section 4 (ImageNet): ResNet-50 with bottleneck 3x3 widths x2.
 WIDE_RESNET50_2 = ResNetConfig(
-    stages=imagenet_stages(
-        IMAGENET_DEPTHS[50], bottleneck=True, widths=(2 * 64, 2 * 128, 2 * 256, 2 * 512)
-    ),
+    stages=imagenet_stages(50, bottleneck=True, widths=(2 * 64, 2 * 128, 2 * 256, 2 * 512)),
     block="bottleneck",
 )
 
@@ -138,7 +134,7 @@ def _card(
         key_ideas=KEY_IDEAS,
         recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
         params=params,
-        twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
+        twins=(("torchvision", twin),) if twin else (),
         cifar=cifar,
         deviations=()
         if cifar
