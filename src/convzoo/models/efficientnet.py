@@ -31,7 +31,6 @@ from torch import nn
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.mobile import ConvHead, InvertedResidualRow, inverted_residual_stage
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
@@ -277,9 +276,6 @@ RECIPE = Recipe(
 )
 
 
-DEFAULT = short_run_default(weight_decay=5e-4)
-
-
 def _card(variant: str) -> ModelCard:
     scaling = PUBLISHED[variant]
     params, flops, top1 = _TABLE_2[variant]
@@ -312,8 +308,7 @@ def _card(variant: str) -> ModelCard:
         paper_params=Reported(params),
         paper_macs=Reported(flops),
         recipe=replace(RECIPE, dropout=scaling.dropout),
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="350 epochs of RMSProp at batch 4096"),
+        **short_run_default(5e-4, paper="350 epochs of RMSProp at batch 4096"),
         accuracy=Accuracy(
             top1=top1, source="Table 2", protocol=f"{scaling.resolution}x{scaling.resolution} input"
         ),

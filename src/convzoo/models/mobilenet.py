@@ -34,7 +34,6 @@ from convzoo.blocks.mobile import (
     inverted_residual_stage,
 )
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
@@ -292,7 +291,6 @@ RECIPE_V1 = Recipe(
     ),
     not_stated=("lr", "batch_size", "schedule", "epochs", "momentum", "weight_decay", "init"),
 )
-DEFAULT = short_run_default(weight_decay=5e-4)
 # V2, Section 6.1 (the learning rate and its decay follow V1's setup).
 RECIPE_V2 = Recipe(
     source="Section 6.1",
@@ -323,8 +321,7 @@ def _v1_card(name: str, alpha: str, params: str, macs: str, top1: float) -> Mode
         paper_params=Reported(params),
         paper_macs=Reported(macs),
         recipe=RECIPE_V1,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="asynchronous RMSProp"),
+        **short_run_default(5e-4, paper="asynchronous RMSProp"),
         accuracy=Accuracy(top1=top1, source="Table 6", protocol=_V1_PROTOCOL),
         twins=twins,
         deviations=(
@@ -361,8 +358,7 @@ def _v2_card(
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
         recipe=RECIPE_V2,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="RMSProp at batch 96"),
+        **short_run_default(5e-4, paper="RMSProp at batch 96"),
         accuracy=None
         if top1 is None
         else Accuracy(top1=top1, source="Table 4", protocol="224x224 input"),

@@ -37,7 +37,6 @@ from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.residual import Bottleneck
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
@@ -345,9 +344,6 @@ RECIPE = Recipe(
 )
 
 
-DEFAULT = short_run_default(weight_decay=5e-5)
-
-
 def _card(
     name: str,
     params: str,
@@ -380,8 +376,7 @@ def _card(
         paper_params=Reported(params),
         paper_macs=Reported(flops),
         recipe=RECIPE,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="SGD at 0.1 per 128 images"),
+        **short_run_default(5e-5, paper="SGD at 0.1 per 128 images"),
         accuracy_note="the appendix's errors for the top RegNets were not verified against the "
         "paper text here",
         twins=tuple(twins),

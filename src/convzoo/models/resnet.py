@@ -51,15 +51,7 @@ from convzoo.models.base import (
     init_weights_like_torchvision,
     register_variant,
 )
-from convzoo.registry import (
-    Accuracy,
-    ModelCard,
-    Paper,
-    Recipe,
-    Reported,
-    Schedule,
-    Twin,
-)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
     "ResNet",
