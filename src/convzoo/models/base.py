@@ -119,9 +119,9 @@ class ConvNet(nn.Module):
 
     def __init__(
         self,
-        *,
         in_channels: int,
         num_classes: int,
+        *,
         default_input_size: tuple[int, int],
         min_input_size: int,
         fixed_input_size: bool = False,
@@ -455,8 +455,8 @@ class PlainStages:
         still map to a non-empty output, and hand it the stem, stages and feature info."""
         ConvNet.__init__(
             net,
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(input_size, input_size),
             min_input_size=smallest_input_size(self.stages),
         )

@@ -127,8 +127,8 @@ class ConvNeXt(ConvNet):
         in_channels: int = 3,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(224, 224),
             min_input_size=4 * 2 ** (len(config) - 1),
         )

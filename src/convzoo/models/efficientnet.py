@@ -148,10 +148,7 @@ class EfficientNet(ConvNet):
         in_channels: int = 3,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(resolution, resolution),
-            min_input_size=32,
+            in_channels, num_classes, default_input_size=(resolution, resolution), min_input_size=32
         )
         if width_mult <= 0 or depth_mult <= 0:
             raise ValueError(f"width_mult, depth_mult must be > 0, got {width_mult}, {depth_mult}")

@@ -115,10 +115,7 @@ class MobileNetV1(ConvNet):
     ) -> None:
         side = input_resolution(resolution_mult)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(side, side),
-            min_input_size=32,
+            in_channels, num_classes, default_input_size=(side, side), min_input_size=32
         )
         self.width_mult = width_mult
         self.resolution_mult = resolution_mult
@@ -180,12 +177,7 @@ class MobileNetV2(ConvNet):
         in_channels: int = 3,
         dropout: float = 0.2,
     ) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=32,
-        )
+        super().__init__(in_channels, num_classes, default_input_size=(224, 224), min_input_size=32)
         if width_mult <= 0:
             raise ValueError(f"width_mult must be > 0, got {width_mult}")
         self.width_mult = width_mult

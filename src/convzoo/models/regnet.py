@@ -255,10 +255,7 @@ class AnyNet(ConvNet):
             raise ValueError("rounding applies to RegNet parameters, not to an AnyNetConfig")
         total_stride = 2 ** (len(config.stages) + 1)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=total_stride,
+            in_channels, num_classes, default_input_size=(224, 224), min_input_size=total_stride
         )
         self.config = config
         self.stem = ConvNormAct(in_channels, config.stem_width, 3, stride=2)  # H/2

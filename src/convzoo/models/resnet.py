@@ -185,8 +185,8 @@ class ResNet(FinalNormNet):
         stem_stride = 1 if cifar else 4
         total_stride = stem_stride * 2 ** sum(s.stride == 2 for s in config.stages)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes if num_classes is not None else config.num_classes,
+            in_channels,
+            num_classes if num_classes is not None else config.num_classes,
             default_input_size=(32, 32) if cifar else (224, 224),
             # CIFAR nets keep >= 2x2 maps: on 1x1 maps the training-mode batch-norm statistics
             # of a small batch are degenerate and a 1001-layer net's gradients overflow

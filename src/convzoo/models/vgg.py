@@ -97,10 +97,7 @@ class VGG(ConvNet):
         dropout: float = 0.5,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=2 ** len(config),
+            in_channels, num_classes, default_input_size=(224, 224), min_input_size=2 ** len(config)
         )
         norm = nn.BatchNorm2d if batch_norm else None
         self.stem = nn.Identity()  # VGG has no stem: conv1 is its first stage
