@@ -23,7 +23,7 @@ Deviations: batch-norm epsilon/momentum follow torchvision (1e-5/0.1 for B0-B4,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 
 from torch import nn
@@ -75,7 +75,8 @@ BASE_RESOLUTION = 224
 
 @dataclass(frozen=True)
 class Scaling:
-    """How much wider, deeper and higher-resolution than B0 a model is."""
+    """How much wider, deeper and higher-resolution than B0 a model is; the fields are
+    `EfficientNet`'s keywords of the same names."""
 
     width_mult: float
     depth_mult: float
@@ -183,17 +184,8 @@ class EfficientNet(ConvNet):
 
 def efficientnet(phi: float, *, dropout: float = 0.2, **overrides) -> EfficientNet:
     """EfficientNet-B0 compound-scaled by `phi` (not one of the released models)."""
-    kwargs = _scaling_kwargs(compound_coefficients(phi, dropout=dropout))
+    kwargs = asdict(compound_coefficients(phi, dropout=dropout))
     return EfficientNet(B0_TABLE, **{**kwargs, **overrides})
-
-
-def _scaling_kwargs(scaling: Scaling) -> dict[str, float]:
-    return {
-        "width_mult": scaling.width_mult,
-        "depth_mult": scaling.depth_mult,
-        "resolution": scaling.resolution,
-        "dropout": scaling.dropout,
-    }
 
 
 # -- twins, cards, builders -----------------------------------------------------------
@@ -315,7 +307,7 @@ def _card(variant: str) -> ModelCard:
 
 
 def _published(variant: str) -> dict:
-    kwargs = _scaling_kwargs(PUBLISHED[variant])
+    kwargs = asdict(PUBLISHED[variant])
     if variant in ("b5", "b6", "b7"):  # torchvision ports these from TF with its settings
         kwargs.update(norm_eps=1e-3, norm_momentum=0.01)
     return kwargs
