@@ -260,21 +260,26 @@ class ResNet(FinalNormNet):
         return stem
 
 
+# The Caffe-era ResNet keys inside a block (convJ, bnJ, downsample) and of the stages
+# (layer1..layer4), which torchvision, timm and the ported SENets share.
+BLOCK_RULES = (
+    (r"\.conv(\d)\.", r".conv\1.conv."),
+    (r"\.bn(\d)\.", r".conv\1.norm."),
+    (r"\.downsample\.0\.", ".shortcut.conv."),
+    (r"\.downsample\.1\.", ".shortcut.norm."),
+)
+STAGE_RULES = tuple((rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5))
+
+
 def torchvision_rules() -> tuple:
     """torchvision/timm ResNet keys (conv1, bn1, layerK.i.convJ/bnJ/downsample, fc) -> ours."""
-    rules: list = [
-        (r"\.conv(\d)\.", r".conv\1.conv."),
-        (r"\.bn(\d)\.", r".conv\1.norm."),
-        (r"\.downsample\.0\.", ".shortcut.conv."),
-        (r"\.downsample\.1\.", ".shortcut.norm."),
-    ]
-    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
-    rules += [
+    return (
+        *BLOCK_RULES,
+        *STAGE_RULES,
         (r"^conv1\.", "stem.conv1.conv."),
         (r"^bn1\.", "stem.conv1.norm."),
         (r"^fc\.", "head.fc."),
-    ]
-    return tuple(rules)
+    )
 
 
 RESNET_KEY_IDEAS = (

@@ -29,6 +29,8 @@ from __future__ import annotations
 from convzoo.blocks.residual import bottleneck_width
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
+    BLOCK_RULES,
+    STAGE_RULES,
     ResidualStage,
     ResNet,
     ResNetConfig,
@@ -92,18 +94,14 @@ SENET154 = ResNetConfig(
 
 def timm_legacy_senet_rules() -> tuple:
     """timm legacy SENet keys (layer0.convK/bnK, layerK.i..., se_module.fc1/fc2, last_linear)."""
-    rules: list = [
-        (r"\.conv(\d)\.", r".conv\1.conv."),
-        (r"\.bn(\d)\.", r".conv\1.norm."),
-        (r"\.downsample\.0\.", ".shortcut.conv."),
-        (r"\.downsample\.1\.", ".shortcut.norm."),
+    return (
+        *BLOCK_RULES,
         (r"\.se_module\.fc1\.", ".se.reduce."),
         (r"\.se_module\.fc2\.", ".se.expand."),
         (r"^layer0\.", "stem."),
-    ]
-    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
-    rules += [(r"^last_linear\.", "head.fc.")]
-    return tuple(rules)
+        *STAGE_RULES,
+        (r"^last_linear\.", "head.fc."),
+    )
 
 
 PAPER = Paper(
