@@ -40,25 +40,23 @@ class FieldRules:
     _info: dict[int, TensorInfo]
     _name: str
 
+    # (the op table, the name of its rule), checked in this order
+    _TABLE_RULES = (
+        (VIEWS, "_rf_view"),
+        (COPIES | ACTIVATIONS | NORMS, "_rf_same"),
+        (SOFTMAX, "_rf_softmax"),
+        (CONVS, "_rf_conv"),
+        (POOLS, "_rf_pool"),
+        (ADAPTIVE, "_rf_adaptive"),
+        (REDUCTIONS, "_rf_reduce"),
+        (UPSAMPLE, "_rf_upsample"),
+        (MATMULS, "_rf_matmul"),
+    )
+
     def _rule_for(self, name: str) -> Callable[..., Any]:
-        if name in VIEWS:
-            return self._rf_view
-        if name in COPIES or name in ACTIVATIONS or name in NORMS:
-            return self._rf_same
-        if name in SOFTMAX:
-            return self._rf_softmax
-        if name in CONVS:
-            return self._rf_conv
-        if name in POOLS:
-            return self._rf_pool
-        if name in ADAPTIVE:
-            return self._rf_adaptive
-        if name in REDUCTIONS:
-            return self._rf_reduce
-        if name in UPSAMPLE:
-            return self._rf_upsample
-        if name in MATMULS:
-            return self._rf_matmul
+        for ops, rule in self._TABLE_RULES:
+            if name in ops:
+                return getattr(self, rule)
         return self._rf_merge  # element-wise and anything unknown: union of inputs
 
     @staticmethod
