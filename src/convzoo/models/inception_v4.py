@@ -54,6 +54,7 @@ def _numbered(spec: LayerSpec, count: int) -> dict[str, LayerSpec]:
 
 
 def figure9(
+    stem: Mapping[str, LayerSpec],
     prefix: str,
     *,
     a: tuple[LayerSpec, int],
@@ -62,15 +63,21 @@ def figure9(
     reduction_b: LayerSpec,
     c: tuple[LayerSpec, int],
     c_tail: Mapping[str, LayerSpec] | None = None,
-) -> tuple[StageSpec, ...]:
-    """Figures 9 and 15: (module, count) of Inception-A, Reduction-A, B, Reduction-B, C.
+) -> InceptionNetConfig:
+    """Figures 9 and 15: `stem`, then (module, count) of Inception-A, Reduction-A, B,
+    Reduction-B, C.
 
     Each reduction opens the stage of the grid it produces; `c_tail` follows the last C.
+    All three networks average-pool without counting the padding (as their TF twins), keep
+    0.8 of the features before the classifier and map inputs from 75x75 on.
     """
-    return (
+    stages = (
         StageSpec(f"{prefix}_a", _numbered(*a)),
         StageSpec(f"{prefix}_b", {"reduction_a": reduction_a, **_numbered(*b)}),
         StageSpec(f"{prefix}_c", {"reduction_b": reduction_b, **_numbered(*c), **(c_tail or {})}),
+    )
+    return InceptionNetConfig(
+        stem=stem, stages=stages, avg_pool_count_pad=False, dropout=0.2, min_input_size=75
     )
 
 
@@ -96,19 +103,14 @@ V4_C = {  # Figure 6
     "branch3x3dbl": (Conv(384), Conv(448, (3, 1)), Conv(512, (1, 3)), Split(256)),
     "branch_pool": (Pool("avg", stride=1), Conv(256)),
 }
-INCEPTION_V4 = InceptionNetConfig(
-    stem=V4_STEM,
-    stages=figure9(  # 35x35x384, 17x17x1024, 8x8x1536
-        "inception",
-        a=(V4_A, 4),
-        reduction_a=reduction_a(k=192, l=224, m=256, n=384),
-        b=(V4_B, 7),
-        reduction_b=reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320)),
-        c=(V4_C, 3),
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,  # keep probability 0.8
-    min_input_size=75,
+INCEPTION_V4 = figure9(  # 35x35x384, 17x17x1024, 8x8x1536
+    V4_STEM,
+    "inception",
+    a=(V4_A, 4),
+    reduction_a=reduction_a(k=192, l=224, m=256, n=384),
+    b=(V4_B, 7),
+    reduction_b=reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320)),
+    c=(V4_C, 3),
 )
 
 # -- Inception-ResNet-v1: Figures 10-15 of arXiv:1602.07261 ------------------
@@ -131,19 +133,14 @@ IR_V1_C = Residual(  # Figure 13
     {"branch1x1": (Conv(192),), "branch3x3": (Conv(192), Conv(192, (1, 3)), Conv(192, (3, 1)))},
     scale=0.20,
 )
-INCEPTION_RESNET_V1 = InceptionNetConfig(
-    stem=IR_V1_STEM,
-    stages=figure9(  # 35x35x256, 17x17x896, 8x8x1792
-        "inception_resnet",
-        a=(IR_V1_A, 5),
-        reduction_a=reduction_a(k=192, l=192, m=256, n=384),
-        b=(IR_V1_B, 10),
-        reduction_b=resnet_reduction_b(outs=(384, 256, 256, 256)),
-        c=(IR_V1_C, 5),
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,
-    min_input_size=75,
+INCEPTION_RESNET_V1 = figure9(  # 35x35x256, 17x17x896, 8x8x1792
+    IR_V1_STEM,
+    "inception_resnet",
+    a=(IR_V1_A, 5),
+    reduction_a=reduction_a(k=192, l=192, m=256, n=384),
+    b=(IR_V1_B, 10),
+    reduction_b=resnet_reduction_b(outs=(384, 256, 256, 256)),
+    c=(IR_V1_C, 5),
 )
 
 # -- Inception-ResNet-v2 as released (TF-slim, timm) -------------------------
@@ -163,25 +160,20 @@ IR_V2_C_BRANCHES = {
     "branch1x1": (Conv(192),),
     "branch3x3": (Conv(192), Conv(224, (1, 3)), Conv(256, (3, 1))),
 }
-INCEPTION_RESNET_V2 = InceptionNetConfig(
-    stem={
+INCEPTION_RESNET_V2 = figure9(  # 35x35x320, 17x17x1088, 8x8x1536
+    {
         **V3_STEM,
         "mixed_5b": grid35(  # 35x35x320
             conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
         ),
     },
-    stages=figure9(  # 35x35x320, 17x17x1088, 8x8x1536
-        "inception_resnet",
-        a=(IR_V2_A, 10),
-        reduction_a=reduction_a(k=256, l=256, m=384, n=384),
-        b=(IR_V2_B, 20),
-        reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
-        c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
-        c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,
-    min_input_size=75,
+    "inception_resnet",
+    a=(IR_V2_A, 10),
+    reduction_a=reduction_a(k=256, l=256, m=384, n=384),
+    b=(IR_V2_B, 20),
+    reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
+    c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
+    c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
 )
 
 
