@@ -302,6 +302,19 @@ class FieldRules:
             info.global_context = True
         return info
 
+    @staticmethod
+    def _make_whole(fields: list[Field], dim: Dim) -> bool:
+        """A reduced or contracted dimension `dim` mixes every position of the axes it
+        holds: their fields become whole. True if it mixes any (a size above 1)."""
+        mixes = False
+        for axis, size in dim:
+            if axis is None or size == 1:
+                continue
+            mixes = True
+            if axis >= 0:
+                fields[axis] = fields[axis].whole(size)
+        return mixes
+
     def _rf_reduce(self, args, kwargs, outs, inputs):
         x, xi = inputs[0]
         dims_arg = op_arg(args, kwargs, 1, "dim", None)
@@ -314,12 +327,8 @@ class FieldRules:
         fields = list(xi.fields)
         global_context = xi.global_context
         for d in reduced:
-            for axis, size in xi.dims[d]:
-                if axis is None or size == 1:
-                    continue
+            if self._make_whole(fields, xi.dims[d]):
                 global_context = True
-                if axis >= 0:
-                    fields[axis] = fields[axis].whole(size)
         results = []
         for t in outs:
             if t.dim() == x.dim():
@@ -365,12 +374,8 @@ class FieldRules:
         for info, dim in ((ai, -1), (bi, -2)):
             if info is None or len(info.dims) < 2:
                 continue
-            for axis, size in info.dims[dim]:
-                if axis is None or size == 1:
-                    continue
+            if self._make_whole(fields, info.dims[dim]):
                 global_context = True
-                if axis >= 0:
-                    fields[axis] = fields[axis].whole(size)
         dims: list[Dim] = [((None, s),) for s in out.shape]
         if ai is not None and len(ai.dims) == out.dim():
             dims[:-1] = list(ai.dims[:-1])
