@@ -15,7 +15,9 @@ differ from Figure 15; its card lists how.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from convzoo.models.base import register_variant
 from convzoo.models.inception import (
     SPLIT_SUFFIX,
     V3_STEM,
@@ -33,7 +35,7 @@ from convzoo.models.inception import (
     reduction_a,
     reduction_b,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
 
 __all__ = ["INCEPTION_RESNET_V1", "INCEPTION_RESNET_V2", "INCEPTION_V4"]
 
@@ -279,30 +281,35 @@ _PROTOCOL = "single 299x299 crop, non-blacklisted subset of ILSVRC 2012 val"
 _TIMM_NOTE = "twin equivalence holds in eval mode; timm has no dropout before the classifier"
 
 
-@register(
-    ModelCard(
-        name="inception_v4",
+def _card(name: str, table: str, key_ideas: tuple[str, ...], **fields: Any) -> ModelCard:
+    return ModelCard(
+        name=name,
         family="inception",
         paper=PAPER,
         recipe=RECIPE,
-        table="Figures 3-9 (stem, Inception-A/B/C, Reduction-A/B) and Table 1 (k=192, "
-        "l=224, m=256, n=384)",
-        key_ideas=(
-            "A uniform design: one module type per grid size (35, 17, 8), repeated 4, 7, 3 "
-            "times, with dedicated reduction modules between grids.",
-            "The stem itself uses parallel conv/pool branches to shrink 299x299 to 35x35.",
-            "Without residual connections it matches Inception-ResNet-v2's accuracy, but "
-            "trains more slowly.",
-        ),
+        table=table,
+        key_ideas=key_ideas,
         input_size=(3, 299, 299),
-        accuracy=Accuracy.from_error(20.0, 5.0, source="Table 2", protocol=_PROTOCOL),
-        twins=(Twin("timm", "inception_v4", _timm_v4_rules()),),
-        deviations=(_TIMM_NOTE,),
+        **fields,
     )
-)
-def inception_v4(**overrides) -> InceptionNet:  # 42.68M params, 12.25G MACs
-    return InceptionNet(INCEPTION_V4, **overrides)
 
+
+_V4_IDEAS = (
+    "A uniform design: one module type per grid size (35, 17, 8), repeated 4, 7, 3 "
+    "times, with dedicated reduction modules between grids.",
+    "The stem itself uses parallel conv/pool branches to shrink 299x299 to 35x35.",
+    "Without residual connections it matches Inception-ResNet-v2's accuracy, but "
+    "trains more slowly.",
+)
+_V4_CARD = _card(
+    "inception_v4",
+    "Figures 3-9 (stem, Inception-A/B/C, Reduction-A/B) and Table 1 (k=192, l=224, m=256, n=384)",
+    _V4_IDEAS,
+    accuracy=Accuracy.from_error(20.0, 5.0, source="Table 2", protocol=_PROTOCOL),
+    twins=(Twin("timm", "inception_v4", _timm_v4_rules()),),
+    deviations=(_TIMM_NOTE,),
+)
+register_variant(_V4_CARD, InceptionNet, INCEPTION_V4)  # 42.68M params, 12.25G MACs
 
 _IR_IDEAS = (
     "Residual Inception blocks: the branches' concatenation goes through a linear 1x1 "
@@ -312,50 +319,33 @@ _IR_IDEAS = (
     "Residual connections speed up training markedly; the final accuracy depends more "
     "on model size (v1 ~ Inception-v3, v2 ~ Inception-v4).",
 )
-
-
-@register(
-    ModelCard(
-        name="inception_resnet_v1",
-        family="inception",
-        paper=PAPER,
-        recipe=RECIPE,
-        table="Figures 7, 10-15 and Table 1 (k=192, l=192, m=256, n=384)",
-        key_ideas=_IR_IDEAS,
-        input_size=(3, 299, 299),
-        accuracy_note="Table 2's Inception-ResNet-v1 errors were not verified against the paper "
-        "text here",
-        deviations=(
-            "residual scales 0.17, 0.10, 0.20 (A, B, C) as in the released v2; the paper only "
-            "says 0.1 to 0.3",
-        ),
-    )
+_IR_V1_CARD = _card(
+    "inception_resnet_v1",
+    "Figures 7, 10-15 and Table 1 (k=192, l=192, m=256, n=384)",
+    _IR_IDEAS,
+    accuracy_note="Table 2's Inception-ResNet-v1 errors were not verified against the paper "
+    "text here",
+    deviations=(
+        "residual scales 0.17, 0.10, 0.20 (A, B, C) as in the released v2; the paper only "
+        "says 0.1 to 0.3",
+    ),
 )
-def inception_resnet_v1(**overrides) -> InceptionNet:  # 22.76M params, 6.21G MACs
-    return InceptionNet(INCEPTION_RESNET_V1, **overrides)
+register_variant(_IR_V1_CARD, InceptionNet, INCEPTION_RESNET_V1)  # 22.76M params, 6.21G MACs
 
-
-@register(
-    ModelCard(
-        name="inception_resnet_v2",
-        family="inception",
-        paper=PAPER,
-        recipe=RECIPE,
-        table="Figures 16-18 and Table 1 (k=256, l=256, m=384, n=384), as released",
-        key_ideas=_IR_IDEAS,
-        input_size=(3, 299, 299),
-        accuracy=Accuracy.from_error(19.9, 4.9, source="Table 2", protocol=_PROTOCOL),
-        twins=(Twin("timm", "inception_resnet_v2", _timm_ir_v2_rules()),),
-        deviations=(
-            "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "
-            "stem plus a 35x35 Inception module (320 channels) instead of Figure 3's stem",
-            "widths 320 / 1088 / 2080 at 35 / 17 / 8 and a final 1x1 conv to 1536; the "
-            "figures' 384 / 1154 / 2048 disagree with what the reductions output (1152, 2146)",
-            "10, 20, 10 blocks instead of Figure 15's 5, 10, 5; the last block has no ReLU "
-            "and scale 1.0",
-            _TIMM_NOTE,
-        ),
-    )
+_IR_V2_CARD = _card(
+    "inception_resnet_v2",
+    "Figures 16-18 and Table 1 (k=256, l=256, m=384, n=384), as released",
+    _IR_IDEAS,
+    accuracy=Accuracy.from_error(19.9, 4.9, source="Table 2", protocol=_PROTOCOL),
+    twins=(Twin("timm", "inception_resnet_v2", _timm_ir_v2_rules()),),
+    deviations=(
+        "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "
+        "stem plus a 35x35 Inception module (320 channels) instead of Figure 3's stem",
+        "widths 320 / 1088 / 2080 at 35 / 17 / 8 and a final 1x1 conv to 1536; the "
+        "figures' 384 / 1154 / 2048 disagree with what the reductions output (1152, 2146)",
+        "10, 20, 10 blocks instead of Figure 15's 5, 10, 5; the last block has no ReLU "
+        "and scale 1.0",
+        _TIMM_NOTE,
+    ),
 )
-def inception_resnet_v2(**overrides) -> InceptionNet:  # 55.84M params, 13.16G MACs
-    return InceptionNet(INCEPTION_RESNET_V2, **overrides)
+register_variant(_IR_V2_CARD, InceptionNet, INCEPTION_RESNET_V2)  # 55.84M params, 13.16G MACs
