@@ -375,13 +375,12 @@ def residual_family_card(
     macs: str | None = None,
     twins: tuple[tuple[str, str], ...] = (),
     cifar: bool = False,
-    deviations: tuple[str, ...] = (),
-    accuracy: Accuracy | None = None,
-    accuracy_note: str | None = None,
+    **fields: Any,
 ) -> ModelCard:
     """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet).
 
-    `twins` are (library, name) pairs whose keys torchvision's ResNet rules map.
+    `twins` are (library, name) pairs whose keys torchvision's ResNet rules map;
+    `fields` the card's others (accuracy, accuracy_note, deviations).
     """
     cifar_recipe, imagenet_recipe = recipes
     return ModelCard(
@@ -390,13 +389,11 @@ def residual_family_card(
         paper=paper,
         table=table,
         key_ideas=key_ideas,
-        accuracy=accuracy,
-        accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
         twins=tuple(Twin(library, twin, torchvision_rules()) for library, twin in twins),
-        deviations=deviations,
         **dataset_fields(cifar, cifar_recipe=cifar_recipe, imagenet_recipe=imagenet_recipe),
+        **fields,
     )
 
 

@@ -19,6 +19,8 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
     ResNet,
@@ -117,15 +119,9 @@ KEY_IDEAS = (
 )
 
 
-def _card(
-    name: str,
-    table: str,
-    *,
-    params: str | None = None,
-    twin: str | None = None,
-    cifar: bool = True,
-    accuracy: Accuracy | None = None,
-) -> ModelCard:
+def _card(name: str, table: str, *, cifar: bool = True, **fields: Any) -> ModelCard:
+    """A CIFAR WRN, or (`cifar=False`) the ImageNet network in torchvision's form."""
+    imagenet_form = "post-activation blocks with the stride on the 3x3, as torchvision builds it"
     return residual_family_card(
         name,
         table,
@@ -133,13 +129,9 @@ def _card(
         paper=PAPER,
         key_ideas=KEY_IDEAS,
         recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
-        params=params,
-        twins=(("torchvision", twin),) if twin else (),
         cifar=cifar,
-        deviations=()
-        if cifar
-        else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
-        accuracy=accuracy,
+        deviations=() if cifar else (imagenet_form,),
+        **fields,
     )
 
 
@@ -165,7 +157,7 @@ _register(
     "wide_resnet50_2",
     WIDE_RESNET50_2,
     "Section 4, WRN-50-2-bottleneck",
-    twin="wide_resnet50_2",
+    twins=(("torchvision", "wide_resnet50_2"),),
     cifar=False,
     accuracy=Accuracy.from_error(
         21.9,
