@@ -374,14 +374,16 @@ def residual_family_card(
     params: str | None = None,
     macs: str | None = None,
     twins: tuple[tuple[str, str], ...] = (),
+    twin_rules: tuple | None = None,
     cifar: bool = False,
     **fields: Any,
 ) -> ModelCard:
-    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet).
+    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet, pre-activation).
 
-    `twins` are (library, name) pairs whose keys torchvision's ResNet rules map;
-    `fields` the card's others (accuracy, accuracy_note, deviations).
+    `twins` are (library, name) pairs whose keys `twin_rules` map (by default
+    torchvision's ResNet rules); `fields` the card's others (accuracy, deviations, ...).
     """
+    rules = twin_rules if twin_rules is not None else torchvision_rules()
     cifar_recipe, imagenet_recipe = recipes
     return ModelCard(
         name=name,
@@ -391,7 +393,7 @@ def residual_family_card(
         key_ideas=key_ideas,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        twins=tuple(Twin(library, twin, torchvision_rules()) for library, twin in twins),
+        twins=tuple(Twin(library, twin, rules) for library, twin in twins),
         **dataset_fields(cifar, cifar_recipe=cifar_recipe, imagenet_recipe=imagenet_recipe),
         **fields,
     )
