@@ -378,7 +378,7 @@ def residual_family_card(
     cifar: bool = False,
     **fields: Any,
 ) -> ModelCard:
-    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet, pre-activation).
+    """The card of a network built by `ResNet` (ResNet, ResNeXt, WRN, pre-activation, SENet).
 
     `twins` are (library, name) pairs whose keys `twin_rules` map (by default
     torchvision's ResNet rules); `fields` the card's others (accuracy, deviations, ...).
