@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
-from convzoo.blocks.head import FullyConnectedHead
+from convzoo.blocks.head import FullyConnectedHead, fully_connected_rules
 from convzoo.blocks.norm import response_norm
 from convzoo.models.base import (
     ConvNet,
@@ -132,11 +132,7 @@ def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
                 rules.append((rf"^features\.{index + 1}\.", f"stages.conv{stage}.{layer}.norm."))
             index += 3 if batch_norm else 2
         index += 1  # max-pool
-    rules += [
-        (r"^classifier\.0\.", "head.fc6."),
-        (r"^classifier\.3\.", "head.fc7."),
-        (r"^classifier\.6\.", "head.fc."),
-    ]
+    rules += fully_connected_rules((0, 3, 6))
     return tuple(rules)
 
 
