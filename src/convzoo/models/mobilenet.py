@@ -42,13 +42,7 @@ from convzoo.models.base import (
 )
 from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__ = [
-    "MobileNetV1",
-    "MobileNetV2",
-    "SeparableRow",
-    "input_resolution",
-    "thin_channels",
-]
+__all__ = ["MobileNetV1", "MobileNetV2", "SeparableRow", "input_resolution", "thin_channels"]
 
 
 # -- MobileNet v1 -------------------------------------------------------------
