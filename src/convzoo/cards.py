@@ -376,6 +376,11 @@ class Recipe:
         return data
 
 
+def _paper_field(name: str) -> property:
+    """A card's read-only view of its paper's field `name`."""
+    return property(lambda card: getattr(card.paper, name), doc=f"The paper's {name}.")
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """What a student needs to know about one registered network."""
@@ -427,29 +432,12 @@ class ModelCard:
             raise ValueError(f"ModelCard {self.name!r}: " + "; ".join(problems))
 
     # The paper's fields, read through the shared record.
-    @property
-    def title(self) -> str:
-        return self.paper.title
-
-    @property
-    def authors(self) -> str:
-        return self.paper.authors
-
-    @property
-    def year(self) -> int:
-        return self.paper.year
-
-    @property
-    def arxiv(self) -> str | None:
-        return self.paper.arxiv
-
-    @property
-    def citation(self) -> str | None:
-        return self.paper.citation
-
-    @property
-    def reference(self) -> str:
-        return self.paper.reference
+    title = _paper_field("title")
+    authors = _paper_field("authors")
+    year = _paper_field("year")
+    arxiv = _paper_field("arxiv")
+    citation = _paper_field("citation")
+    reference = _paper_field("reference")
 
     @property
     def paper_top1(self) -> float | None:

@@ -8,7 +8,9 @@ as ``convzoo VERB: error: MESSAGE`` with exit code 2.
 
 from __future__ import annotations
 
+import difflib
 import errno
+from collections.abc import Iterable
 
 __all__ = [
     "BadImagesError",
@@ -17,6 +19,7 @@ __all__ = [
     "ConvzooWarning",
     "OutputError",
     "describe_os_error",
+    "did_you_mean",
 ]
 
 
@@ -63,3 +66,11 @@ def describe_os_error(exc: BaseException) -> str:
     if "No space left" in text:  # an errno lost on the way, its text kept
         return _REASONS[errno.ENOSPC]
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def did_you_mean(name: str, known: Iterable[str], *, n: int = 3, cutoff: float = 0.6) -> str:
+    """``"; did you mean 'a', 'b'?"`` with the `n` names of `known` closest to `name`
+    (difflib's ratio >= `cutoff`), or ``""`` when none is close: the tail of an
+    "unknown name" error."""
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=cutoff)
+    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""

@@ -14,7 +14,6 @@ every model module imports them next to `register`.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 from torch import nn
 
 from convzoo.cards import HE_INIT, Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
+from convzoo.errors import did_you_mean
 
 __all__ = [
     "HE_INIT",
@@ -80,8 +80,7 @@ def lookup(name: str) -> Entry:
         return Entry(*nas_entry(name))
     _ensure_models_imported()
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(name, _REGISTRY)
         raise ValueError(
             f"unknown model {name!r}{hint} (`convzoo list` shows all {len(_REGISTRY)})"
         )

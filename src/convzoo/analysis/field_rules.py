@@ -40,25 +40,23 @@ class FieldRules:
     _info: dict[int, TensorInfo]
     _name: str
 
+    # (the op table, the name of its rule), checked in this order
+    _TABLE_RULES = (
+        (VIEWS, "_rf_view"),
+        (COPIES | ACTIVATIONS | NORMS, "_rf_same"),
+        (SOFTMAX, "_rf_softmax"),
+        (CONVS, "_rf_conv"),
+        (POOLS, "_rf_pool"),
+        (ADAPTIVE, "_rf_adaptive"),
+        (REDUCTIONS, "_rf_reduce"),
+        (UPSAMPLE, "_rf_upsample"),
+        (MATMULS, "_rf_matmul"),
+    )
+
     def _rule_for(self, name: str) -> Callable[..., Any]:
-        if name in VIEWS:
-            return self._rf_view
-        if name in COPIES or name in ACTIVATIONS or name in NORMS:
-            return self._rf_same
-        if name in SOFTMAX:
-            return self._rf_softmax
-        if name in CONVS:
-            return self._rf_conv
-        if name in POOLS:
-            return self._rf_pool
-        if name in ADAPTIVE:
-            return self._rf_adaptive
-        if name in REDUCTIONS:
-            return self._rf_reduce
-        if name in UPSAMPLE:
-            return self._rf_upsample
-        if name in MATMULS:
-            return self._rf_matmul
+        for ops, rule in self._TABLE_RULES:
+            if name in ops:
+                return getattr(self, rule)
         return self._rf_merge  # element-wise and anything unknown: union of inputs
 
     @staticmethod
@@ -304,6 +302,19 @@ class FieldRules:
             info.global_context = True
         return info
 
+    @staticmethod
+    def _make_whole(fields: list[Field], dim: Dim) -> bool:
+        """A reduced or contracted dimension `dim` mixes every position of the axes it
+        holds: their fields become whole. True if it mixes any (a size above 1)."""
+        mixes = False
+        for axis, size in dim:
+            if axis is None or size == 1:
+                continue
+            mixes = True
+            if axis >= 0:
+                fields[axis] = fields[axis].whole(size)
+        return mixes
+
     def _rf_reduce(self, args, kwargs, outs, inputs):
         x, xi = inputs[0]
         dims_arg = op_arg(args, kwargs, 1, "dim", None)
@@ -316,12 +327,8 @@ class FieldRules:
         fields = list(xi.fields)
         global_context = xi.global_context
         for d in reduced:
-            for axis, size in xi.dims[d]:
-                if axis is None or size == 1:
-                    continue
+            if self._make_whole(fields, xi.dims[d]):
                 global_context = True
-                if axis >= 0:
-                    fields[axis] = fields[axis].whole(size)
         results = []
         for t in outs:
             if t.dim() == x.dim():
@@ -367,12 +374,8 @@ class FieldRules:
         for info, dim in ((ai, -1), (bi, -2)):
             if info is None or len(info.dims) < 2:
                 continue
-            for axis, size in info.dims[dim]:
-                if axis is None or size == 1:
-                    continue
+            if self._make_whole(fields, info.dims[dim]):
                 global_context = True
-                if axis >= 0:
-                    fields[axis] = fields[axis].whole(size)
         dims: list[Dim] = [((None, s),) for s in out.shape]
         if ai is not None and len(ai.dims) == out.dim():
             dims[:-1] = list(ai.dims[:-1])

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["ClassifierHead", "ConvClassifierHead", "FullyConnectedHead"]
+__all__ = [
+    "ClassifierHead",
+    "ConvClassifierHead",
+    "FullyConnectedHead",
+    "fully_connected_rules",
+]
 
 
 class ClassifierHead(nn.Module):
@@ -52,6 +57,16 @@ class FullyConnectedHead(nn.Sequential):
             self.add_module(f"drop{index}", nn.Dropout(dropout))
             width = out_features
         self.fc = nn.Linear(width, num_classes)
+
+
+def fully_connected_rules(linear_indices: tuple[int, int, int]) -> list[tuple[str, str]]:
+    """Key rules from torchvision's ``classifier`` Sequential, whose three Linear layers
+    stand at `linear_indices` among its dropouts and ReLUs, to a network's ``head``: a
+    `FullyConnectedHead` with the hidden layers ``fc6`` and ``fc7``."""
+    return [
+        (rf"^classifier\.{index}\.", f"head.{name}.")
+        for index, name in zip(linear_indices, ("fc6", "fc7", "fc"), strict=True)
+    ]
 
 
 class ConvClassifierHead(nn.Sequential):

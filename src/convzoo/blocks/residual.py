@@ -133,13 +133,13 @@ class _ResidualBlock(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        *,
         stride: int,
         shortcut: ShortcutOption,
         shortcut_kernel: int,
         preact: bool,
         se_reduction: int | None,
     ) -> None:
+        """The parts every block has, from the options both block types take."""
         if stride not in (1, 2):
             raise ValueError(f"block stride must be 1 or 2, got {stride}")
         self.in_channels = in_channels
@@ -224,13 +224,7 @@ class BasicBlock(_ResidualBlock):
     ) -> None:
         super().__init__()
         self._setup(
-            in_channels,
-            out_channels,
-            stride=stride,
-            shortcut=shortcut,
-            shortcut_kernel=shortcut_kernel,
-            preact=preact,
-            se_reduction=se_reduction,
+            in_channels, out_channels, stride, shortcut, shortcut_kernel, preact, se_reduction
         )
         self.conv1 = _conv(in_channels, out_channels, 3, stride=stride, last=False, preact=preact)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -280,13 +274,7 @@ class Bottleneck(_ResidualBlock):
                 f"bottleneck widths ({reduce_width}, {width}) must be divisible by groups={groups}"
             )
         self._setup(
-            in_channels,
-            out_channels,
-            stride=stride,
-            shortcut=shortcut,
-            shortcut_kernel=shortcut_kernel,
-            preact=preact,
-            se_reduction=se_reduction,
+            in_channels, out_channels, stride, shortcut, shortcut_kernel, preact, se_reduction
         )
         first, middle = (stride, 1) if stride_at == "1x1" else (1, stride)
         self.conv1 = _conv(in_channels, reduce_width, 1, stride=first, last=False, preact=preact)

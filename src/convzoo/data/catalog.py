@@ -12,13 +12,14 @@ its training images (the test split is whole).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+
+from convzoo.errors import did_you_mean
 
 if TYPE_CHECKING:
     from convzoo.data.splits import ImageSet
@@ -85,8 +86,7 @@ def load_dataset(
     )
     if entry is None or not fits:
         plain = [e.shown for e in _DATASETS.values() if e.argument != "required"]
-        close = difflib.get_close_matches(name, plain, n=2)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(name, plain, n=2)
         known = ", ".join(dataset_names())
         raise ValueError(f"unknown dataset {name!r}{hint} (known: {known})")
     return entry.load(argument, data_dir, download)

@@ -9,13 +9,13 @@ ratios, per-layer counts) computed with the analysis tools.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convzoo.errors import did_you_mean
 from convzoo.experiments.verdict import Rule, Stat
 
 __all__ = [
@@ -238,8 +238,7 @@ def _ensure_imported() -> None:
 def get_experiment(name: str) -> Experiment:
     _ensure_imported()
     if name not in _EXPERIMENTS:
-        close = difflib.get_close_matches(name, list(_EXPERIMENTS), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(name, _EXPERIMENTS, cutoff=0.5)
         raise ValueError(
             f"unknown experiment {name!r}{hint} (`convzoo reproduce --list` shows all "
             f"{len(_EXPERIMENTS)})"

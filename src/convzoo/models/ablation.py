@@ -86,12 +86,7 @@ class AblationCNN(ConvNet):
         head: str = "gap",
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(28, 28),
-            min_input_size=8,
-        )
+        super().__init__(in_channels, num_classes, default_input_size=(28, 28), min_input_size=8)
         norm_layer = _NORMS[_choice("norm", norm, _NORMS)]
         act_layer = _ACTS[_choice("act", act, _ACTS)]
         _choice("kernel", kernel, _KERNELS)
@@ -159,12 +154,7 @@ class AblationInception(ConvNet):
     """stem 3x3 conv -> (3a)-like module + pool -> (3b)-like module + pool -> GAP head."""
 
     def __init__(self, *, num_classes: int = 10, in_channels: int = 1, reduce: bool = True) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(28, 28),
-            min_input_size=4,
-        )
+        super().__init__(in_channels, num_classes, default_input_size=(28, 28), min_input_size=4)
         self.reduce = reduce
         self.stem = ConvNormAct(in_channels, 64, 3)
         self.feature_info = [FeatureInfo("stem", 64, 1)]

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convzoo.blocks.head import FullyConnectedHead
+from convzoo.blocks.head import FullyConnectedHead, fully_connected_rules
 from convzoo.blocks.norm import response_norm
 from convzoo.models.base import (
     ConvNet,
@@ -207,11 +207,7 @@ def torchvision_rules(config: AlexNetConfig) -> tuple:
     for stage, row in enumerate(config.layers, start=1):
         rules.append((rf"^features\.{index}\.", f"stages.conv{stage}.conv."))
         index += 3 if row.pool else 2
-    rules += [
-        (r"^classifier\.1\.", "head.fc6."),
-        (r"^classifier\.4\.", "head.fc7."),
-        (r"^classifier\.6\.", "head.fc."),
-    ]
+    rules += fully_connected_rules((1, 4, 6))
     return tuple(rules)
 
 

@@ -119,9 +119,9 @@ class ConvNet(nn.Module):
 
     def __init__(
         self,
-        *,
         in_channels: int,
         num_classes: int,
+        *,
         default_input_size: tuple[int, int],
         min_input_size: int,
         fixed_input_size: bool = False,
@@ -406,14 +406,15 @@ SHORT_RUN_REASON = (
 )
 
 
-def short_run_default(weight_decay: float) -> Recipe:
-    """The measured default of the ImageNet mobile and design-space families (MobileNet,
-    EfficientNet, RegNet) on short runs: plain SGD with warm-up in place of the papers'
-    RMSProp or large-batch SGD. In 2 epochs of a 2,048-image 32x32 set at batch 32
+def short_run_default(weight_decay: float, *, paper: str) -> dict[str, Any]:
+    """The card fields (``default_recipe``, ``default_reason``) of the measured default
+    of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet)
+    on short runs: plain SGD with warm-up in place of the papers' recipe, `paper` (e.g.
+    "RMSProp at batch 96"). In 2 epochs of a 2,048-image 32x32 set at batch 32
     (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3%,
     RegNetX-400MF 83.4% validation top-1, where the papers' recipes gave 27.3%, a
     divergence and 25.4% (docs/training.md, Defaults that learn)."""
-    return measured_default(
+    recipe = measured_default(
         lr=0.08,
         momentum=0.9,
         weight_decay=weight_decay,
@@ -421,6 +422,7 @@ def short_run_default(weight_decay: float) -> Recipe:
         not_stated=("epochs",),
         notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
     )
+    return {"default_recipe": recipe, "default_reason": SHORT_RUN_REASON.format(paper=paper)}
 
 
 def dataset_fields(cifar: bool, *, cifar_recipe: Recipe, imagenet_recipe: Recipe) -> dict[str, Any]:
@@ -453,8 +455,8 @@ class PlainStages:
         still map to a non-empty output, and hand it the stem, stages and feature info."""
         ConvNet.__init__(
             net,
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(input_size, input_size),
             min_input_size=smallest_input_size(self.stages),
         )

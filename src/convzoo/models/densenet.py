@@ -185,8 +185,8 @@ class DenseNet(FinalNormNet):
         cifar = config.stem == "cifar"
         stride = 1 if cifar else 4
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes if num_classes is not None else config.num_classes,
+            in_channels,
+            num_classes if num_classes is not None else config.num_classes,
             default_input_size=(32, 32) if cifar else (224, 224),
             min_input_size=stride * 2 ** (len(config.block_layers) - 1),
         )

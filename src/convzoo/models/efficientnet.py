@@ -23,7 +23,7 @@ Deviations: batch-norm epsilon/momentum follow torchvision (1e-5/0.1 for B0-B4,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 
 from torch import nn
@@ -31,7 +31,6 @@ from torch import nn
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.mobile import ConvHead, InvertedResidualRow, inverted_residual_stage
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
@@ -76,7 +75,8 @@ BASE_RESOLUTION = 224
 
 @dataclass(frozen=True)
 class Scaling:
-    """How much wider, deeper and higher-resolution than B0 a model is."""
+    """How much wider, deeper and higher-resolution than B0 a model is; the fields are
+    `EfficientNet`'s keywords of the same names."""
 
     width_mult: float
     depth_mult: float
@@ -149,10 +149,7 @@ class EfficientNet(ConvNet):
         in_channels: int = 3,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(resolution, resolution),
-            min_input_size=32,
+            in_channels, num_classes, default_input_size=(resolution, resolution), min_input_size=32
         )
         if width_mult <= 0 or depth_mult <= 0:
             raise ValueError(f"width_mult, depth_mult must be > 0, got {width_mult}, {depth_mult}")
@@ -187,17 +184,8 @@ class EfficientNet(ConvNet):
 
 def efficientnet(phi: float, *, dropout: float = 0.2, **overrides) -> EfficientNet:
     """EfficientNet-B0 compound-scaled by `phi` (not one of the released models)."""
-    kwargs = _scaling_kwargs(compound_coefficients(phi, dropout=dropout))
+    kwargs = asdict(compound_coefficients(phi, dropout=dropout))
     return EfficientNet(B0_TABLE, **{**kwargs, **overrides})
-
-
-def _scaling_kwargs(scaling: Scaling) -> dict[str, float]:
-    return {
-        "width_mult": scaling.width_mult,
-        "depth_mult": scaling.depth_mult,
-        "resolution": scaling.resolution,
-        "dropout": scaling.dropout,
-    }
 
 
 # -- twins, cards, builders -----------------------------------------------------------
@@ -277,9 +265,6 @@ RECIPE = Recipe(
 )
 
 
-DEFAULT = short_run_default(weight_decay=5e-4)
-
-
 def _card(variant: str) -> ModelCard:
     scaling = PUBLISHED[variant]
     params, flops, top1 = _TABLE_2[variant]
@@ -312,8 +297,7 @@ def _card(variant: str) -> ModelCard:
         paper_params=Reported(params),
         paper_macs=Reported(flops),
         recipe=replace(RECIPE, dropout=scaling.dropout),
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="350 epochs of RMSProp at batch 4096"),
+        **short_run_default(5e-4, paper="350 epochs of RMSProp at batch 4096"),
         accuracy=Accuracy(
             top1=top1, source="Table 2", protocol=f"{scaling.resolution}x{scaling.resolution} input"
         ),
@@ -323,7 +307,7 @@ def _card(variant: str) -> ModelCard:
 
 
 def _published(variant: str) -> dict:
-    kwargs = _scaling_kwargs(PUBLISHED[variant])
+    kwargs = asdict(PUBLISHED[variant])
     if variant in ("b5", "b6", "b7"):  # torchvision ports these from TF with its settings
         kwargs.update(norm_eps=1e-3, norm_momentum=0.01)
     return kwargs

@@ -212,10 +212,7 @@ class GoogLeNet(AuxClassifierNet):
         min_size = 47 if aux_logits and config.aux_after else 31
         self.min_input_size_without_aux = 31
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=min_size,
+            in_channels, num_classes, default_input_size=(224, 224), min_input_size=min_size
         )
         norm = partial(nn.BatchNorm2d, eps=1e-3) if config.batch_norm else None
         conv = partial(ConvNormAct, norm=norm)

@@ -156,12 +156,10 @@ class InceptionNet(AuxClassifierNet):
         dropout: float | None = None,
     ) -> None:
         with_aux = aux_logits and bool(config.aux_after)
+        # the aux head's 5x5/3 pool and valid 5x5 conv need the 17x17 grid of a 299 input
+        min_size = 299 if with_aux else config.min_input_size
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(299, 299),
-            # the aux head's 5x5/3 pool and valid 5x5 conv need the 17x17 grid of a 299 input
-            min_input_size=299 if with_aux else config.min_input_size,
+            in_channels, num_classes, default_input_size=(299, 299), min_input_size=min_size
         )
         self.min_input_size_without_aux = config.min_input_size
         build = _Builder(config.avg_pool_count_pad)

@@ -15,7 +15,9 @@ differ from Figure 15; its card lists how.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from convzoo.models.base import register_variant
 from convzoo.models.inception import (
     SPLIT_SUFFIX,
     V3_STEM,
@@ -33,7 +35,7 @@ from convzoo.models.inception import (
     reduction_a,
     reduction_b,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
 
 __all__ = ["INCEPTION_RESNET_V1", "INCEPTION_RESNET_V2", "INCEPTION_V4"]
 
@@ -54,6 +56,7 @@ def _numbered(spec: LayerSpec, count: int) -> dict[str, LayerSpec]:
 
 
 def figure9(
+    stem: Mapping[str, LayerSpec],
     prefix: str,
     *,
     a: tuple[LayerSpec, int],
@@ -62,15 +65,21 @@ def figure9(
     reduction_b: LayerSpec,
     c: tuple[LayerSpec, int],
     c_tail: Mapping[str, LayerSpec] | None = None,
-) -> tuple[StageSpec, ...]:
-    """Figures 9 and 15: (module, count) of Inception-A, Reduction-A, B, Reduction-B, C.
+) -> InceptionNetConfig:
+    """Figures 9 and 15: `stem`, then (module, count) of Inception-A, Reduction-A, B,
+    Reduction-B, C.
 
     Each reduction opens the stage of the grid it produces; `c_tail` follows the last C.
+    All three networks average-pool without counting the padding (as their TF twins), keep
+    0.8 of the features before the classifier and map inputs from 75x75 on.
     """
-    return (
+    stages = (
         StageSpec(f"{prefix}_a", _numbered(*a)),
         StageSpec(f"{prefix}_b", {"reduction_a": reduction_a, **_numbered(*b)}),
         StageSpec(f"{prefix}_c", {"reduction_b": reduction_b, **_numbered(*c), **(c_tail or {})}),
+    )
+    return InceptionNetConfig(
+        stem=stem, stages=stages, avg_pool_count_pad=False, dropout=0.2, min_input_size=75
     )
 
 
@@ -96,19 +105,14 @@ V4_C = {  # Figure 6
     "branch3x3dbl": (Conv(384), Conv(448, (3, 1)), Conv(512, (1, 3)), Split(256)),
     "branch_pool": (Pool("avg", stride=1), Conv(256)),
 }
-INCEPTION_V4 = InceptionNetConfig(
-    stem=V4_STEM,
-    stages=figure9(  # 35x35x384, 17x17x1024, 8x8x1536
-        "inception",
-        a=(V4_A, 4),
-        reduction_a=reduction_a(k=192, l=224, m=256, n=384),
-        b=(V4_B, 7),
-        reduction_b=reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320)),
-        c=(V4_C, 3),
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,  # keep probability 0.8
-    min_input_size=75,
+INCEPTION_V4 = figure9(  # 35x35x384, 17x17x1024, 8x8x1536
+    V4_STEM,
+    "inception",
+    a=(V4_A, 4),
+    reduction_a=reduction_a(k=192, l=224, m=256, n=384),
+    b=(V4_B, 7),
+    reduction_b=reduction_b(conv3x3=(192, 192), conv7x7x3=(256, 256, 320, 320)),
+    c=(V4_C, 3),
 )
 
 # -- Inception-ResNet-v1: Figures 10-15 of arXiv:1602.07261 ------------------
@@ -131,19 +135,14 @@ IR_V1_C = Residual(  # Figure 13
     {"branch1x1": (Conv(192),), "branch3x3": (Conv(192), Conv(192, (1, 3)), Conv(192, (3, 1)))},
     scale=0.20,
 )
-INCEPTION_RESNET_V1 = InceptionNetConfig(
-    stem=IR_V1_STEM,
-    stages=figure9(  # 35x35x256, 17x17x896, 8x8x1792
-        "inception_resnet",
-        a=(IR_V1_A, 5),
-        reduction_a=reduction_a(k=192, l=192, m=256, n=384),
-        b=(IR_V1_B, 10),
-        reduction_b=resnet_reduction_b(outs=(384, 256, 256, 256)),
-        c=(IR_V1_C, 5),
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,
-    min_input_size=75,
+INCEPTION_RESNET_V1 = figure9(  # 35x35x256, 17x17x896, 8x8x1792
+    IR_V1_STEM,
+    "inception_resnet",
+    a=(IR_V1_A, 5),
+    reduction_a=reduction_a(k=192, l=192, m=256, n=384),
+    b=(IR_V1_B, 10),
+    reduction_b=resnet_reduction_b(outs=(384, 256, 256, 256)),
+    c=(IR_V1_C, 5),
 )
 
 # -- Inception-ResNet-v2 as released (TF-slim, timm) -------------------------
@@ -163,25 +162,20 @@ IR_V2_C_BRANCHES = {
     "branch1x1": (Conv(192),),
     "branch3x3": (Conv(192), Conv(224, (1, 3)), Conv(256, (3, 1))),
 }
-INCEPTION_RESNET_V2 = InceptionNetConfig(
-    stem={
+INCEPTION_RESNET_V2 = figure9(  # 35x35x320, 17x17x1088, 8x8x1536
+    {
         **V3_STEM,
         "mixed_5b": grid35(  # 35x35x320
             conv1x1=96, middle=(48, 64), middle_kernel=5, conv3x3dbl=(64, 96, 96), pool_proj=64
         ),
     },
-    stages=figure9(  # 35x35x320, 17x17x1088, 8x8x1536
-        "inception_resnet",
-        a=(IR_V2_A, 10),
-        reduction_a=reduction_a(k=256, l=256, m=384, n=384),
-        b=(IR_V2_B, 20),
-        reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
-        c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
-        c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
-    ),
-    avg_pool_count_pad=False,
-    dropout=0.2,
-    min_input_size=75,
+    "inception_resnet",
+    a=(IR_V2_A, 10),
+    reduction_a=reduction_a(k=256, l=256, m=384, n=384),
+    b=(IR_V2_B, 20),
+    reduction_b=resnet_reduction_b(outs=(384, 288, 288, 320)),
+    c=(Residual(IR_V2_C_BRANCHES, scale=0.20), 9),
+    c_tail={"10": Residual(IR_V2_C_BRANCHES, scale=1.0, act=False), "conv7b": Conv(1536)},
 )
 
 
@@ -287,30 +281,35 @@ _PROTOCOL = "single 299x299 crop, non-blacklisted subset of ILSVRC 2012 val"
 _TIMM_NOTE = "twin equivalence holds in eval mode; timm has no dropout before the classifier"
 
 
-@register(
-    ModelCard(
-        name="inception_v4",
+def _card(name: str, table: str, key_ideas: tuple[str, ...], **fields: Any) -> ModelCard:
+    return ModelCard(
+        name=name,
         family="inception",
         paper=PAPER,
         recipe=RECIPE,
-        table="Figures 3-9 (stem, Inception-A/B/C, Reduction-A/B) and Table 1 (k=192, "
-        "l=224, m=256, n=384)",
-        key_ideas=(
-            "A uniform design: one module type per grid size (35, 17, 8), repeated 4, 7, 3 "
-            "times, with dedicated reduction modules between grids.",
-            "The stem itself uses parallel conv/pool branches to shrink 299x299 to 35x35.",
-            "Without residual connections it matches Inception-ResNet-v2's accuracy, but "
-            "trains more slowly.",
-        ),
+        table=table,
+        key_ideas=key_ideas,
         input_size=(3, 299, 299),
-        accuracy=Accuracy.from_error(20.0, 5.0, source="Table 2", protocol=_PROTOCOL),
-        twins=(Twin("timm", "inception_v4", _timm_v4_rules()),),
-        deviations=(_TIMM_NOTE,),
+        **fields,
     )
-)
-def inception_v4(**overrides) -> InceptionNet:  # 42.68M params, 12.25G MACs
-    return InceptionNet(INCEPTION_V4, **overrides)
 
+
+_V4_IDEAS = (
+    "A uniform design: one module type per grid size (35, 17, 8), repeated 4, 7, 3 "
+    "times, with dedicated reduction modules between grids.",
+    "The stem itself uses parallel conv/pool branches to shrink 299x299 to 35x35.",
+    "Without residual connections it matches Inception-ResNet-v2's accuracy, but "
+    "trains more slowly.",
+)
+_V4_CARD = _card(
+    "inception_v4",
+    "Figures 3-9 (stem, Inception-A/B/C, Reduction-A/B) and Table 1 (k=192, l=224, m=256, n=384)",
+    _V4_IDEAS,
+    accuracy=Accuracy.from_error(20.0, 5.0, source="Table 2", protocol=_PROTOCOL),
+    twins=(Twin("timm", "inception_v4", _timm_v4_rules()),),
+    deviations=(_TIMM_NOTE,),
+)
+register_variant(_V4_CARD, InceptionNet, INCEPTION_V4)  # 42.68M params, 12.25G MACs
 
 _IR_IDEAS = (
     "Residual Inception blocks: the branches' concatenation goes through a linear 1x1 "
@@ -320,50 +319,33 @@ _IR_IDEAS = (
     "Residual connections speed up training markedly; the final accuracy depends more "
     "on model size (v1 ~ Inception-v3, v2 ~ Inception-v4).",
 )
-
-
-@register(
-    ModelCard(
-        name="inception_resnet_v1",
-        family="inception",
-        paper=PAPER,
-        recipe=RECIPE,
-        table="Figures 7, 10-15 and Table 1 (k=192, l=192, m=256, n=384)",
-        key_ideas=_IR_IDEAS,
-        input_size=(3, 299, 299),
-        accuracy_note="Table 2's Inception-ResNet-v1 errors were not verified against the paper "
-        "text here",
-        deviations=(
-            "residual scales 0.17, 0.10, 0.20 (A, B, C) as in the released v2; the paper only "
-            "says 0.1 to 0.3",
-        ),
-    )
+_IR_V1_CARD = _card(
+    "inception_resnet_v1",
+    "Figures 7, 10-15 and Table 1 (k=192, l=192, m=256, n=384)",
+    _IR_IDEAS,
+    accuracy_note="Table 2's Inception-ResNet-v1 errors were not verified against the paper "
+    "text here",
+    deviations=(
+        "residual scales 0.17, 0.10, 0.20 (A, B, C) as in the released v2; the paper only "
+        "says 0.1 to 0.3",
+    ),
 )
-def inception_resnet_v1(**overrides) -> InceptionNet:  # 22.76M params, 6.21G MACs
-    return InceptionNet(INCEPTION_RESNET_V1, **overrides)
+register_variant(_IR_V1_CARD, InceptionNet, INCEPTION_RESNET_V1)  # 22.76M params, 6.21G MACs
 
-
-@register(
-    ModelCard(
-        name="inception_resnet_v2",
-        family="inception",
-        paper=PAPER,
-        recipe=RECIPE,
-        table="Figures 16-18 and Table 1 (k=256, l=256, m=384, n=384), as released",
-        key_ideas=_IR_IDEAS,
-        input_size=(3, 299, 299),
-        accuracy=Accuracy.from_error(19.9, 4.9, source="Table 2", protocol=_PROTOCOL),
-        twins=(Twin("timm", "inception_resnet_v2", _timm_ir_v2_rules()),),
-        deviations=(
-            "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "
-            "stem plus a 35x35 Inception module (320 channels) instead of Figure 3's stem",
-            "widths 320 / 1088 / 2080 at 35 / 17 / 8 and a final 1x1 conv to 1536; the "
-            "figures' 384 / 1154 / 2048 disagree with what the reductions output (1152, 2146)",
-            "10, 20, 10 blocks instead of Figure 15's 5, 10, 5; the last block has no ReLU "
-            "and scale 1.0",
-            _TIMM_NOTE,
-        ),
-    )
+_IR_V2_CARD = _card(
+    "inception_resnet_v2",
+    "Figures 16-18 and Table 1 (k=256, l=256, m=384, n=384), as released",
+    _IR_IDEAS,
+    accuracy=Accuracy.from_error(19.9, 4.9, source="Table 2", protocol=_PROTOCOL),
+    twins=(Twin("timm", "inception_resnet_v2", _timm_ir_v2_rules()),),
+    deviations=(
+        "the released network (TF-slim, timm), not Figure 15 literally: Inception-v3's "
+        "stem plus a 35x35 Inception module (320 channels) instead of Figure 3's stem",
+        "widths 320 / 1088 / 2080 at 35 / 17 / 8 and a final 1x1 conv to 1536; the "
+        "figures' 384 / 1154 / 2048 disagree with what the reductions output (1152, 2146)",
+        "10, 20, 10 blocks instead of Figure 15's 5, 10, 5; the last block has no ReLU "
+        "and scale 1.0",
+        _TIMM_NOTE,
+    ),
 )
-def inception_resnet_v2(**overrides) -> InceptionNet:  # 55.84M params, 13.16G MACs
-    return InceptionNet(INCEPTION_RESNET_V2, **overrides)
+register_variant(_IR_V2_CARD, InceptionNet, INCEPTION_RESNET_V2)  # 55.84M params, 13.16G MACs

@@ -202,8 +202,8 @@ class LeNet5(ConvNet):
     def __init__(self, config: LeNetConfig, *, num_classes: int = 10, in_channels: int = 1) -> None:
         # C5's 5x5 kernel covers S4's whole 5x5 map only at 32x32
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(32, 32),
             min_input_size=32,
             fixed_input_size=True,

@@ -34,21 +34,15 @@ from convzoo.blocks.mobile import (
     inverted_residual_stage,
 )
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
+    register_variant,
     short_run_default,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
-__all__ = [
-    "MobileNetV1",
-    "MobileNetV2",
-    "SeparableRow",
-    "input_resolution",
-    "thin_channels",
-]
+__all__ = ["MobileNetV1", "MobileNetV2", "SeparableRow", "input_resolution", "thin_channels"]
 
 
 # -- MobileNet v1 -------------------------------------------------------------
@@ -116,10 +110,7 @@ class MobileNetV1(ConvNet):
     ) -> None:
         side = input_resolution(resolution_mult)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(side, side),
-            min_input_size=32,
+            in_channels, num_classes, default_input_size=(side, side), min_input_size=32
         )
         self.width_mult = width_mult
         self.resolution_mult = resolution_mult
@@ -181,12 +172,7 @@ class MobileNetV2(ConvNet):
         in_channels: int = 3,
         dropout: float = 0.2,
     ) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=32,
-        )
+        super().__init__(in_channels, num_classes, default_input_size=(224, 224), min_input_size=32)
         if width_mult <= 0:
             raise ValueError(f"width_mult must be > 0, got {width_mult}")
         self.width_mult = width_mult
@@ -292,7 +278,6 @@ RECIPE_V1 = Recipe(
     ),
     not_stated=("lr", "batch_size", "schedule", "epochs", "momentum", "weight_decay", "init"),
 )
-DEFAULT = short_run_default(weight_decay=5e-4)
 # V2, Section 6.1 (the learning rate and its decay follow V1's setup).
 RECIPE_V2 = Recipe(
     source="Section 6.1",
@@ -323,8 +308,7 @@ def _v1_card(name: str, alpha: str, params: str, macs: str, top1: float) -> Mode
         paper_params=Reported(params),
         paper_macs=Reported(macs),
         recipe=RECIPE_V1,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="asynchronous RMSProp"),
+        **short_run_default(5e-4, paper="asynchronous RMSProp"),
         accuracy=Accuracy(top1=top1, source="Table 6", protocol=_V1_PROTOCOL),
         twins=twins,
         deviations=(
@@ -361,8 +345,7 @@ def _v2_card(
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
         recipe=RECIPE_V2,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="RMSProp at batch 96"),
+        **short_run_default(5e-4, paper="RMSProp at batch 96"),
         accuracy=None
         if top1 is None
         else Accuracy(top1=top1, source="Table 4", protocol="224x224 input"),
@@ -372,46 +355,25 @@ def _v2_card(
     )
 
 
-@register(_v1_card("mobilenet_v1", "1.0", "4.2M", "569M", 70.6))
-def mobilenet_v1(**overrides) -> MobileNetV1:  # 4.23M params, 579M MACs (569M without the FC)
-    return MobileNetV1(V1_BODY, **overrides)
-
-
-@register(_v1_card("mobilenet_v1_075", "0.75", "2.6M", "325M", 68.4))
-def mobilenet_v1_075(**overrides) -> MobileNetV1:  # 2.59M params
-    return MobileNetV1(V1_BODY, **{"width_mult": 0.75, **overrides})
-
-
-@register(_v1_card("mobilenet_v1_050", "0.5", "1.3M", "149M", 63.7))
-def mobilenet_v1_050(**overrides) -> MobileNetV1:  # 1.33M params
-    return MobileNetV1(V1_BODY, **{"width_mult": 0.5, **overrides})
-
-
-@register(_v1_card("mobilenet_v1_025", "0.25", "0.5M", "41M", 50.6))
-def mobilenet_v1_025(**overrides) -> MobileNetV1:  # 0.47M params
-    return MobileNetV1(V1_BODY, **{"width_mult": 0.25, **overrides})
-
-
-@register(_v2_card("mobilenet_v2", "1.0", "3.4M", "300M", 72.0))
-def mobilenet_v2(**overrides) -> MobileNetV2:  # 3.50M params, 301M MACs
-    return MobileNetV2(V2_BODY, **overrides)
-
-
-@register(_v2_card("mobilenet_v2_140", "1.4", "6.9M", "585M", 74.7))
-def mobilenet_v2_140(**overrides) -> MobileNetV2:  # 6.11M params
-    return MobileNetV2(V2_BODY, **{"width_mult": 1.4, **overrides})
-
-
-@register(_v2_card("mobilenet_v2_075", "0.75", None, None, None))
-def mobilenet_v2_075(**overrides) -> MobileNetV2:
-    return MobileNetV2(V2_BODY, **{"width_mult": 0.75, **overrides})
-
-
-@register(_v2_card("mobilenet_v2_050", "0.5", None, None, None))
-def mobilenet_v2_050(**overrides) -> MobileNetV2:
-    return MobileNetV2(V2_BODY, **{"width_mult": 0.5, **overrides})
-
-
-@register(_v2_card("mobilenet_v2_035", "0.35", None, None, None))
-def mobilenet_v2_035(**overrides) -> MobileNetV2:
-    return MobileNetV2(V2_BODY, **{"width_mult": 0.35, **overrides})
+# Table 6 (v1) and Table 4 / Figure 5 (v2): name, width multiplier, the paper's params,
+# multiply-adds and top-1; each registered as its network at that width.
+_V1_ROWS = (
+    ("mobilenet_v1", "1.0", "4.2M", "569M", 70.6),  # 4.23M params, 579M MACs (569M w/o the FC)
+    ("mobilenet_v1_075", "0.75", "2.6M", "325M", 68.4),  # 2.59M params
+    ("mobilenet_v1_050", "0.5", "1.3M", "149M", 63.7),  # 1.33M params
+    ("mobilenet_v1_025", "0.25", "0.5M", "41M", 50.6),  # 0.47M params
+)
+_V2_ROWS = (
+    ("mobilenet_v2", "1.0", "3.4M", "300M", 72.0),  # 3.50M params, 301M MACs
+    ("mobilenet_v2_140", "1.4", "6.9M", "585M", 74.7),  # 6.11M params
+    ("mobilenet_v2_075", "0.75", None, None, None),
+    ("mobilenet_v2_050", "0.5", None, None, None),
+    ("mobilenet_v2_035", "0.35", None, None, None),
+)
+for _card, _model, _body, _rows in (
+    (_v1_card, MobileNetV1, V1_BODY, _V1_ROWS),
+    (_v2_card, MobileNetV2, V2_BODY, _V2_ROWS),
+):
+    for _name, _alpha, *_reported in _rows:
+        _width = {} if _alpha == "1.0" else {"width_mult": float(_alpha)}
+        register_variant(_card(_name, _alpha, *_reported), _model, _body, **_width)

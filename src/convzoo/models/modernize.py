@@ -126,12 +126,7 @@ class ModernizedNet(ConvNet):
     """stem (stride 2) -> four stages (downsample between them) -> GAP head."""
 
     def __init__(self, cfg: ModernizeConfig, *, num_classes: int = 10, in_channels: int = 1):
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(28, 28),
-            min_input_size=16,
-        )
+        super().__init__(in_channels, num_classes, default_input_size=(28, 28), min_input_size=16)
         w0 = cfg.widths[0]
         if cfg.patchify:  # non-overlapping 2x2 patches: (N, w0, H/2, W/2)
             norm = LayerNorm2d(w0, eps=1e-6) if cfg.layer_norm else nn.BatchNorm2d(w0)

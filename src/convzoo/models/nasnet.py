@@ -137,11 +137,10 @@ class NASNet(FinalNormNet):
         dropout: float = 0.5,
         drop_path: float = 0.0,
     ) -> None:
+        side = config.input_size
+        # min 3: the unpadded 3x3 stem conv; every later layer pads
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(config.input_size, config.input_size),
-            min_input_size=3,  # the unpadded 3x3 stem conv; every later layer pads
+            in_channels, num_classes, default_input_size=(side, side), min_input_size=3
         )
         if not 0.0 <= drop_path < 1.0:
             raise ValueError(f"drop_path must be in [0, 1), got {drop_path}")

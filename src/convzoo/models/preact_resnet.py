@@ -22,25 +22,27 @@ BN-ReLU before pooling (section 4.1).
 
 from __future__ import annotations
 
-from convzoo.models.base import dataset_fields, registrar
+from typing import Any
+
+from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_blocks,
     cifar_stages,
     imagenet_stages,
+    residual_family_card,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin, register
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["timm_resnetv2_rules"]
 
 # Table 1 of the 2015 paper, in pre-activation form (stride on the 3x3 as in fb.resnet.torch).
 PREACT_RESNET18 = ResNetConfig(
-    stages=imagenet_stages(IMAGENET_DEPTHS[18], bottleneck=False), block="basic", preact=True
+    stages=imagenet_stages(18, bottleneck=False), block="basic", preact=True
 )
 PREACT_RESNET50 = ResNetConfig(
-    stages=imagenet_stages(IMAGENET_DEPTHS[50], bottleneck=True), block="bottleneck", preact=True
+    stages=imagenet_stages(50, bottleneck=True), block="bottleneck", preact=True
 )
 
 
@@ -132,56 +134,55 @@ def _cifar_accuracy(depth: int) -> Accuracy:
     )
 
 
+KEY_IDEAS = (
+    "With identity shortcuts and no activation after the addition, any deeper unit "
+    "sees x_L = x_l + sum of residuals: signals and gradients propagate directly.",
+    "Pre-activation (BN-ReLU before each conv) eases optimisation and regularises; "
+    "it is what makes 1001 layers train better than 164 (4.62% vs 5.46% on CIFAR-10).",
+    "Scaling, gating or 1x1 convs on the shortcut all hurt: keep it the identity.",
+)
+
+
 def _card(
-    name: str,
-    table: str,
-    *,
-    params: str | None = None,
-    accuracy: Accuracy | None = None,
-    twin: str | None = None,
-    cifar: bool = False,
-    deviations: tuple[str, ...] = (),
+    name: str, table: str, *, twin: str | None = None, cifar: bool = False, **fields: Any
 ) -> ModelCard:
-    return ModelCard(
-        name=name,
+    """A CIFAR net of Table 2, or (`cifar=False`) the 2015 paper's ImageNet depths."""
+    if not cifar:
+        fields.update(
+            accuracy_note="the paper reports ImageNet results for 152 and 200 layers only",
+            deviations=(
+                "ImageNet depth from the 2015 paper's Table 1 (the 2016 paper trains 152/200)",
+            ),
+        )
+    return residual_family_card(
+        name,
+        table,
         family="preact_resnet",
         paper=PAPER,
-        table=table,
-        key_ideas=(
-            "With identity shortcuts and no activation after the addition, any deeper unit "
-            "sees x_L = x_l + sum of residuals: signals and gradients propagate directly.",
-            "Pre-activation (BN-ReLU before each conv) eases optimisation and regularises; "
-            "it is what makes 1001 layers train better than 164 (4.62% vs 5.46% on CIFAR-10).",
-            "Scaling, gating or 1x1 convs on the shortcut all hurt: keep it the identity.",
-        ),
-        paper_params=Reported(params) if params else None,
-        accuracy=accuracy,
-        accuracy_note=None
-        if cifar
-        else "the paper reports ImageNet results for 152 and 200 layers only",
-        twins=(Twin("timm", twin, timm_resnetv2_rules()),) if twin else (),
-        deviations=deviations
-        if cifar
-        else ("ImageNet depth from the 2015 paper's Table 1 (the 2016 paper trains 152/200)",),
-        **dataset_fields(cifar, cifar_recipe=RECIPE_CIFAR, imagenet_recipe=RECIPE_IMAGENET),
+        key_ideas=KEY_IDEAS,
+        recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
+        twins=(("timm", twin),) if twin else (),
+        twin_rules=timm_resnetv2_rules(),
+        cifar=cifar,
+        **fields,
     )
 
 
-@register(
-    _card("preact_resnet18", "Fig. 4(e) units in Table 1 (2015), 18-layer", twin="resnetv2_18")
-)
-def preact_resnet18(**overrides) -> ResNet:  # 11.7M params, 1.8G MACs
-    return ResNet(PREACT_RESNET18, **overrides)
-
-
-@register(
-    _card("preact_resnet50", "Fig. 4(e) units in Table 1 (2015), 50-layer", twin="resnetv2_50")
-)
-def preact_resnet50(**overrides) -> ResNet:  # 25.5M params, 4.1G MACs
-    return ResNet(PREACT_RESNET50, **overrides)
-
-
 _register = registrar(_card, ResNet)
+
+_register(
+    "preact_resnet18",
+    PREACT_RESNET18,
+    "Fig. 4(e) units in Table 1 (2015), 18-layer",
+    twin="resnetv2_18",
+)  # 11.7M params, 1.8G MACs
+
+_register(
+    "preact_resnet50",
+    PREACT_RESNET50,
+    "Fig. 4(e) units in Table 1 (2015), 50-layer",
+    twin="resnetv2_50",
+)  # 25.5M params, 4.1G MACs
 
 _register(
     "preact_resnet164",

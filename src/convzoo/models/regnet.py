@@ -37,7 +37,6 @@ from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.head import ClassifierHead
 from convzoo.blocks.residual import Bottleneck
 from convzoo.models.base import (
-    SHORT_RUN_REASON,
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
@@ -178,40 +177,18 @@ class RegNetParams:
         return AnyNetConfig(stages=stages, se_ratio=self.se_ratio)
 
 
-# Appendix, top RegNetX models (b = 1, no SE): d, w0, wa, wm, g and the stages they give.
-REGNETX_200MF = RegNetParams(
-    depth=13, w0=24, wa=36.44, wm=2.49, group_width=8,
-    stage_depths=(1, 1, 4, 7), stage_widths=(24, 56, 152, 368),
-)  # fmt: skip
-REGNETX_400MF = RegNetParams(
-    depth=22, w0=24, wa=24.48, wm=2.54, group_width=16,
-    stage_depths=(1, 2, 7, 12), stage_widths=(32, 64, 160, 384),
-)  # fmt: skip
-REGNETX_800MF = RegNetParams(
-    depth=16, w0=56, wa=35.73, wm=2.28, group_width=16,
-    stage_depths=(1, 3, 7, 5), stage_widths=(64, 128, 288, 672),
-)  # fmt: skip
-REGNETX_1_6GF = RegNetParams(
-    depth=18, w0=80, wa=34.01, wm=2.25, group_width=24,
-    stage_depths=(2, 4, 10, 2), stage_widths=(72, 168, 408, 912),
-)  # fmt: skip
-# Appendix, top RegNetY models: the same rule, Y blocks (SE ratio 0.25).
-REGNETY_200MF = RegNetParams(
-    depth=13, w0=24, wa=36.44, wm=2.49, group_width=8, se_ratio=0.25,
-    stage_depths=(1, 1, 4, 7), stage_widths=(24, 56, 152, 368),
-)  # fmt: skip
-REGNETY_400MF = RegNetParams(
-    depth=16, w0=48, wa=27.89, wm=2.09, group_width=8, se_ratio=0.25,
-    stage_depths=(1, 3, 6, 6), stage_widths=(48, 104, 208, 440),
-)  # fmt: skip
-REGNETY_800MF = RegNetParams(
-    depth=14, w0=56, wa=38.84, wm=2.4, group_width=16, se_ratio=0.25,
-    stage_depths=(1, 3, 8, 2), stage_widths=(64, 128, 320, 768),
-)  # fmt: skip
-REGNETY_1_6GF = RegNetParams(
-    depth=27, w0=48, wa=20.71, wm=2.65, group_width=24, se_ratio=0.25,
-    stage_depths=(2, 6, 17, 2), stage_widths=(48, 120, 336, 888),
-)  # fmt: skip
+# Appendix, top RegNetX models (b = 1, no SE) and top RegNetY models (the same rule with
+# Y blocks, SE ratio 0.25). Columns: d, w0, wa, wm, g, then the stage depths and widths
+# they give (checked when the row is built), then the SE ratio.
+Y_SE = 0.25
+REGNETX_200MF = RegNetParams(13, 24, 36.44, 2.49, 8, (1, 1, 4, 7), (24, 56, 152, 368))
+REGNETX_400MF = RegNetParams(22, 24, 24.48, 2.54, 16, (1, 2, 7, 12), (32, 64, 160, 384))
+REGNETX_800MF = RegNetParams(16, 56, 35.73, 2.28, 16, (1, 3, 7, 5), (64, 128, 288, 672))
+REGNETX_1_6GF = RegNetParams(18, 80, 34.01, 2.25, 24, (2, 4, 10, 2), (72, 168, 408, 912))
+REGNETY_200MF = RegNetParams(13, 24, 36.44, 2.49, 8, (1, 1, 4, 7), (24, 56, 152, 368), Y_SE)
+REGNETY_400MF = RegNetParams(16, 48, 27.89, 2.09, 8, (1, 3, 6, 6), (48, 104, 208, 440), Y_SE)
+REGNETY_800MF = RegNetParams(14, 56, 38.84, 2.4, 16, (1, 3, 8, 2), (64, 128, 320, 768), Y_SE)
+REGNETY_1_6GF = RegNetParams(27, 48, 20.71, 2.65, 24, (2, 6, 17, 2), (48, 120, 336, 888), Y_SE)
 
 
 def anynet_block(
@@ -256,10 +233,7 @@ class AnyNet(ConvNet):
             raise ValueError("rounding applies to RegNet parameters, not to an AnyNetConfig")
         total_stride = 2 ** (len(config.stages) + 1)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=total_stride,
+            in_channels, num_classes, default_input_size=(224, 224), min_input_size=total_stride
         )
         self.config = config
         self.stem = ConvNormAct(in_channels, config.stem_width, 3, stride=2)  # H/2
@@ -345,9 +319,6 @@ RECIPE = Recipe(
 )
 
 
-DEFAULT = short_run_default(weight_decay=5e-5)
-
-
 def _card(
     name: str,
     params: str,
@@ -380,8 +351,7 @@ def _card(
         paper_params=Reported(params),
         paper_macs=Reported(flops),
         recipe=RECIPE,
-        default_recipe=DEFAULT,
-        default_reason=SHORT_RUN_REASON.format(paper="SGD at 0.1 per 128 images"),
+        **short_run_default(5e-5, paper="SGD at 0.1 per 128 images"),
         accuracy_note="the appendix's errors for the top RegNets were not verified against the "
         "paper text here",
         twins=tuple(twins),
@@ -389,19 +359,14 @@ def _card(
 
 
 # The appendix's params and flops; timm's and (where it builds the same widths) torchvision's twin.
-register_variant(_card("regnetx_200mf", "2.7M", "0.2G", "regnetx_002"), AnyNet, REGNETX_200MF)
-register_variant(_card("regnetx_400mf", "5.2M", "0.4G", "regnetx_004"), AnyNet, REGNETX_400MF)
-register_variant(
-    _card("regnetx_800mf", "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"), AnyNet, REGNETX_800MF
-)
-register_variant(
-    _card("regnetx_1_6gf", "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"), AnyNet, REGNETX_1_6GF
-)
-register_variant(_card("regnety_200mf", "3.2M", "0.2G", "regnety_002"), AnyNet, REGNETY_200MF)
-register_variant(
-    _card("regnety_400mf", "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"), AnyNet, REGNETY_400MF
-)
-register_variant(_card("regnety_800mf", "6.3M", "0.8G", "regnety_008"), AnyNet, REGNETY_800MF)
-register_variant(
-    _card("regnety_1_6gf", "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"), AnyNet, REGNETY_1_6GF
-)
+for _name, _config, *_card_args in (
+    ("regnetx_200mf", REGNETX_200MF, "2.7M", "0.2G", "regnetx_002"),
+    ("regnetx_400mf", REGNETX_400MF, "5.2M", "0.4G", "regnetx_004"),
+    ("regnetx_800mf", REGNETX_800MF, "7.3M", "0.8G", "regnetx_008", "regnet_x_800mf"),
+    ("regnetx_1_6gf", REGNETX_1_6GF, "9.2M", "1.6G", "regnetx_016", "regnet_x_1_6gf"),
+    ("regnety_200mf", REGNETY_200MF, "3.2M", "0.2G", "regnety_002"),
+    ("regnety_400mf", REGNETY_400MF, "4.3M", "0.4G", "regnety_004", "regnet_y_400mf"),
+    ("regnety_800mf", REGNETY_800MF, "6.3M", "0.8G", "regnety_008"),
+    ("regnety_1_6gf", REGNETY_1_6GF, "11.2M", "1.6G", "regnety_016", "regnet_y_1_6gf"),
+):
+    register_variant(_card(_name, *_card_args), AnyNet, _config)

@@ -51,15 +51,7 @@ from convzoo.models.base import (
     init_weights_like_torchvision,
     register_variant,
 )
-from convzoo.registry import (
-    Accuracy,
-    ModelCard,
-    Paper,
-    Recipe,
-    Reported,
-    Schedule,
-    Twin,
-)
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = [
     "ResNet",
@@ -126,22 +118,24 @@ IMAGENET_DEPTHS = {
 
 
 def imagenet_stages(
-    depths: tuple[int, ...],
+    depth: int,
     *,
     bottleneck: bool,
     widths: tuple[int, ...] | None = None,
     names: tuple[str, ...] = ("conv2_x", "conv3_x", "conv4_x", "conv5_x"),
 ) -> tuple[ResidualStage, ...]:
-    """Table 1 rows: outputs 64-128-256-512 (x4 for bottlenecks), stride 2 from conv3_x.
+    """Table 1 rows of the `depth`-layer column: outputs 64-128-256-512 (x4 for
+    bottlenecks), stride 2 from conv3_x.
 
     `widths` overrides the bottleneck 3x3 widths (ResNeXt: cardinality x d; wide: x2).
     """
     base = (64, 128, 256, 512)
     outs = tuple(4 * b for b in base) if bottleneck else base
     widths = widths if widths is not None else (None,) * 4
+    rows = zip(names, IMAGENET_DEPTHS[depth], outs, widths, strict=True)
     return tuple(
-        ResidualStage(name, depth=depth, out_channels=out, stride=1 if i == 0 else 2, width=width)
-        for i, (name, depth, out, width) in enumerate(zip(names, depths, outs, widths, strict=True))
+        ResidualStage(name, depth=blocks, out_channels=out, stride=1 if i == 0 else 2, width=width)
+        for i, (name, blocks, out, width) in enumerate(rows)
     )
 
 
@@ -191,8 +185,8 @@ class ResNet(FinalNormNet):
         stem_stride = 1 if cifar else 4
         total_stride = stem_stride * 2 ** sum(s.stride == 2 for s in config.stages)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes if num_classes is not None else config.num_classes,
+            in_channels,
+            num_classes if num_classes is not None else config.num_classes,
             default_input_size=(32, 32) if cifar else (224, 224),
             # CIFAR nets keep >= 2x2 maps: on 1x1 maps the training-mode batch-norm statistics
             # of a small batch are degenerate and a 1001-layer net's gradients overflow
@@ -266,21 +260,26 @@ class ResNet(FinalNormNet):
         return stem
 
 
+# The Caffe-era ResNet keys inside a block (convJ, bnJ, downsample) and of the stages
+# (layer1..layer4), which torchvision, timm and the ported SENets share.
+BLOCK_RULES = (
+    (r"\.conv(\d)\.", r".conv\1.conv."),
+    (r"\.bn(\d)\.", r".conv\1.norm."),
+    (r"\.downsample\.0\.", ".shortcut.conv."),
+    (r"\.downsample\.1\.", ".shortcut.norm."),
+)
+STAGE_RULES = tuple((rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5))
+
+
 def torchvision_rules() -> tuple:
     """torchvision/timm ResNet keys (conv1, bn1, layerK.i.convJ/bnJ/downsample, fc) -> ours."""
-    rules: list = [
-        (r"\.conv(\d)\.", r".conv\1.conv."),
-        (r"\.bn(\d)\.", r".conv\1.norm."),
-        (r"\.downsample\.0\.", ".shortcut.conv."),
-        (r"\.downsample\.1\.", ".shortcut.norm."),
-    ]
-    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
-    rules += [
+    return (
+        *BLOCK_RULES,
+        *STAGE_RULES,
         (r"^conv1\.", "stem.conv1.conv."),
         (r"^bn1\.", "stem.conv1.norm."),
         (r"^fc\.", "head.fc."),
-    ]
-    return tuple(rules)
+    )
 
 
 RESNET_KEY_IDEAS = (
@@ -374,13 +373,17 @@ def residual_family_card(
     recipes: tuple[Recipe, Recipe],  # (CIFAR-10, ImageNet)
     params: str | None = None,
     macs: str | None = None,
-    twins: tuple[Twin, ...] = (),
+    twins: tuple[tuple[str, str], ...] = (),
+    twin_rules: tuple | None = None,
     cifar: bool = False,
-    deviations: tuple[str, ...] = (),
-    accuracy: Accuracy | None = None,
-    accuracy_note: str | None = None,
+    **fields: Any,
 ) -> ModelCard:
-    """The card of a network built by `ResNet` (ResNet, ResNeXt, Wide ResNet)."""
+    """The card of a network built by `ResNet` (ResNet, ResNeXt, WRN, pre-activation, SENet).
+
+    `twins` are (library, name) pairs whose keys `twin_rules` map (by default
+    torchvision's ResNet rules); `fields` the card's others (accuracy, deviations, ...).
+    """
+    rules = twin_rules if twin_rules is not None else torchvision_rules()
     cifar_recipe, imagenet_recipe = recipes
     return ModelCard(
         name=name,
@@ -388,13 +391,11 @@ def residual_family_card(
         paper=paper,
         table=table,
         key_ideas=key_ideas,
-        accuracy=accuracy,
-        accuracy_note=accuracy_note,
         paper_params=Reported(params) if params else None,
         paper_macs=Reported(macs) if macs else None,
-        twins=twins,
-        deviations=deviations,
+        twins=tuple(Twin(library, twin, rules) for library, twin in twins),
         **dataset_fields(cifar, cifar_recipe=cifar_recipe, imagenet_recipe=imagenet_recipe),
+        **fields,
     )
 
 
@@ -412,17 +413,15 @@ def _card(
     )
 
 
-def _twins(name: str, *, timm: bool = False) -> tuple[Twin, ...]:
-    twins = [Twin("torchvision", name, torchvision_rules())]
-    if timm:
-        twins.append(Twin("timm", name, torchvision_rules()))
-    return tuple(twins)
+def _twins(name: str, *, timm: bool = False) -> tuple[tuple[str, str], ...]:
+    libraries = ("torchvision", "timm") if timm else ("torchvision",)
+    return tuple((library, name) for library in libraries)
 
 
 def _imagenet(depth: int, *, stride_at: Literal["1x1", "3x3"] = "1x1") -> ResNetConfig:
     bottleneck = depth >= 50
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=bottleneck),
+        stages=imagenet_stages(depth, bottleneck=bottleneck),
         block="bottleneck" if bottleneck else "basic",
         stride_at=stride_at,
     )

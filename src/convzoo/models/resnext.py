@@ -26,15 +26,13 @@ from typing import Any
 from convzoo.blocks.residual import bottleneck_width
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
     residual_family_card,
-    torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["resnext29"]
 
@@ -46,7 +44,7 @@ def _imagenet(depth: int, *, cardinality: int, group_width: int) -> ResNetConfig
         bottleneck_width(out, cardinality=cardinality, base_width=group_width) for out in outs
     )
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True, widths=widths),
+        stages=imagenet_stages(depth, bottleneck=True, widths=widths),
         block="bottleneck",
         cardinality=cardinality,
     )
@@ -124,8 +122,16 @@ RECIPE_CIFAR = Recipe(
     augmentation="translation and flipping, as ResNet",
     init="He et al. (2015)",
 )
-_SINGLE_CROP = "single 224x224 centre crop of the image resized to 256"
-_CIFAR_PROTOCOL = "32x32 test images; the mean of 10 runs"
+
+
+def _table_3(top1_error: float) -> Accuracy:
+    protocol = "single 224x224 centre crop of the image resized to 256"
+    return Accuracy.from_error(top1_error, source="Table 3", protocol=protocol)
+
+
+def _table_7(error: float) -> Accuracy:
+    protocol = "32x32 test images; the mean of 10 runs"
+    return Accuracy.from_error(error, source="Table 7", protocol=protocol, dataset="CIFAR-10 test")
 
 
 KEY_IDEAS = (
@@ -138,10 +144,7 @@ KEY_IDEAS = (
 )
 
 
-def _card(
-    name: str, table: str, *, twins: tuple[tuple[str, str], ...] = (), **fields: Any
-) -> ModelCard:
-    """`twins` as (library, name) pairs, each checked by torchvision's rules."""
+def _card(name: str, table: str, **fields: Any) -> ModelCard:
     return residual_family_card(
         name,
         table,
@@ -149,7 +152,6 @@ def _card(
         paper=PAPER,
         key_ideas=KEY_IDEAS,
         recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
-        twins=tuple(Twin(source, twin, torchvision_rules()) for source, twin in twins),
         **fields,
     )
 
@@ -163,7 +165,7 @@ _register(
     params="25.0M",
     macs="4.2G",
     twins=(("torchvision", "resnext50_32x4d"), ("timm", "resnext50_32x4d")),
-    accuracy=Accuracy.from_error(22.2, source="Table 3", protocol=_SINGLE_CROP),
+    accuracy=_table_3(22.2),
 )  # 25.0M params, 4.3G MACs
 
 _register(
@@ -171,7 +173,7 @@ _register(
     RESNEXT101_32X4D,
     "Table 1 template at 101 layers (Table 3/5), 32x4d",
     twins=(("timm", "resnext101_32x4d"),),
-    accuracy=Accuracy.from_error(21.2, source="Table 3", protocol=_SINGLE_CROP),
+    accuracy=_table_3(21.2),
 )  # 44.2M params, 8.0G MACs
 
 _register(
@@ -196,9 +198,7 @@ _register(
     "Table 7, ResNeXt-29 8x64d",
     params="34.4M",
     cifar=True,
-    accuracy=Accuracy.from_error(
-        3.65, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-    ),
+    accuracy=_table_7(3.65),
 )  # 34.4M params
 
 _register(
@@ -207,8 +207,6 @@ _register(
     "Table 7, ResNeXt-29 16x64d",
     params="68.1M",
     cifar=True,
-    accuracy=Accuracy.from_error(
-        3.58, source="Table 7", protocol=_CIFAR_PROTOCOL, dataset="CIFAR-10 test"
-    ),
+    accuracy=_table_7(3.58),
     deviations=("none in the layers; we count 68,155,210 params, 68.2M rounded (68.1M printed)",),
 )  # 68.2M params

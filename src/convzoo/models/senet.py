@@ -26,16 +26,20 @@ timm's ``legacy_seresnet*``, ``legacy_seresnext50_32x4d`` and
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.blocks.residual import bottleneck_width
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
+    BLOCK_RULES,
+    STAGE_RULES,
     ResidualStage,
     ResNet,
     ResNetConfig,
     imagenet_stages,
+    residual_family_card,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["timm_legacy_senet_rules"]
 
@@ -44,7 +48,7 @@ REDUCTION = 16  # r of section 6.1 / the reduction-ratio ablation
 
 def _se_resnet(depth: int) -> ResNetConfig:
     return ResNetConfig(
-        stages=imagenet_stages(IMAGENET_DEPTHS[depth], bottleneck=True),
+        stages=imagenet_stages(depth, bottleneck=True),
         block="bottleneck",
         stride_at="1x1",
         se_reduction=REDUCTION,
@@ -57,7 +61,7 @@ SE_RESNETS = {depth: _se_resnet(depth) for depth in (50, 101, 152)}
 # Table 1, right column: SE-ResNeXt-50 (32x4d).
 SE_RESNEXT50_32X4D = ResNetConfig(
     stages=imagenet_stages(
-        IMAGENET_DEPTHS[50],
+        50,
         bottleneck=True,
         widths=tuple(
             bottleneck_width(out, cardinality=32, base_width=4) for out in (256, 512, 1024, 2048)
@@ -93,18 +97,14 @@ SENET154 = ResNetConfig(
 
 def timm_legacy_senet_rules() -> tuple:
     """timm legacy SENet keys (layer0.convK/bnK, layerK.i..., se_module.fc1/fc2, last_linear)."""
-    rules: list = [
-        (r"\.conv(\d)\.", r".conv\1.conv."),
-        (r"\.bn(\d)\.", r".conv\1.norm."),
-        (r"\.downsample\.0\.", ".shortcut.conv."),
-        (r"\.downsample\.1\.", ".shortcut.norm."),
+    return (
+        *BLOCK_RULES,
         (r"\.se_module\.fc1\.", ".se.reduce."),
         (r"\.se_module\.fc2\.", ".se.expand."),
         (r"^layer0\.", "stem."),
-    ]
-    rules += [(rf"^layer{k}\.", f"stages.conv{k + 1}_x.") for k in range(1, 5)]
-    rules += [(r"^last_linear\.", "head.fc.")]
-    return tuple(rules)
+        *STAGE_RULES,
+        (r"^last_linear\.", "head.fc."),
+    )
 
 
 PAPER = Paper(
@@ -135,37 +135,27 @@ def _table_2(top1_error: float, top5_error: float) -> Accuracy:
     return Accuracy.from_error(top1_error, top5_error, source="Table 2", protocol=_SINGLE_CROP)
 
 
-def _card(
-    name: str,
-    table: str,
-    twin: str,
-    *,
-    params: str | None = None,
-    macs: str | None = None,
-    deviations: tuple[str, ...] = (),
-    accuracy: Accuracy | None = None,
-    accuracy_note: str | None = None,
-) -> ModelCard:
-    return ModelCard(
-        name=name,
+KEY_IDEAS = (
+    "Squeeze (global average pool) then excite (FC-ReLU-FC-sigmoid): the network "
+    "learns per-channel weights from global context and rescales its features.",
+    "The SE block drops into any architecture (residual, Inception) for ~10% more "
+    "parameters and <1% more multiply-adds; ResNet-50 + SE ~ ResNet-101 accuracy.",
+    "Reduction ratio r trades parameters for accuracy; r = 16 is the chosen balance.",
+)
+
+
+def _card(name: str, table: str, twin: str, **fields: Any) -> ModelCard:
+    """An ImageNet network of Tables 2 and 8, with timm's port of the Caffe model as twin."""
+    return residual_family_card(
+        name,
+        table,
         family="senet",
         paper=PAPER,
-        table=table,
-        key_ideas=(
-            "Squeeze (global average pool) then excite (FC-ReLU-FC-sigmoid): the network "
-            "learns per-channel weights from global context and rescales its features.",
-            "The SE block drops into any architecture (residual, Inception) for ~10% more "
-            "parameters and <1% more multiply-adds; ResNet-50 + SE ~ ResNet-101 accuracy.",
-            "Reduction ratio r trades parameters for accuracy; r = 16 is the chosen balance.",
-        ),
-        input_size=(3, 224, 224),
-        paper_params=Reported(params) if params else None,
-        paper_macs=Reported(macs) if macs else None,
-        recipe=RECIPE,
-        accuracy=accuracy,
-        accuracy_note=accuracy_note,
-        twins=(Twin("timm", twin, timm_legacy_senet_rules()),),
-        deviations=deviations,
+        key_ideas=KEY_IDEAS,
+        recipes=(RECIPE, RECIPE),  # (CIFAR-10, ImageNet): there are only ImageNet networks
+        twins=(("timm", twin),),
+        twin_rules=timm_legacy_senet_rules(),
+        **fields,
     )
 
 

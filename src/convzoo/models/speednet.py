@@ -82,10 +82,7 @@ class SpeedNet(ConvNet):
         if not widths or min(widths) < 1 or stem_width < 1:
             raise ValueError(f"SpeedNet needs positive widths, got {widths}, stem {stem_width}")
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(28, 28),
-            min_input_size=2 ** len(widths),
+            in_channels, num_classes, default_input_size=(28, 28), min_input_size=2 ** len(widths)
         )
         self.stem = nn.Sequential(OrderedDict(conv_bn_gelu(in_channels, stem_width, pool=False)))
         self.stages = nn.Sequential()

@@ -159,8 +159,8 @@ class UNet(ConvNet):
         depth = config.depth
         smallest = nearest_accepted_size(1, depth=depth, padding=config.padding)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(572, 572) if config.padding == "valid" else (512, 512),
             min_input_size=smallest,
         )

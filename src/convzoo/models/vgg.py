@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
-from convzoo.blocks.head import FullyConnectedHead
+from convzoo.blocks.head import FullyConnectedHead, fully_connected_rules
 from convzoo.blocks.norm import response_norm
 from convzoo.models.base import (
     ConvNet,
@@ -97,10 +97,7 @@ class VGG(ConvNet):
         dropout: float = 0.5,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(224, 224),
-            min_input_size=2 ** len(config),
+            in_channels, num_classes, default_input_size=(224, 224), min_input_size=2 ** len(config)
         )
         norm = nn.BatchNorm2d if batch_norm else None
         self.stem = nn.Identity()  # VGG has no stem: conv1 is its first stage
@@ -135,11 +132,7 @@ def _torchvision_rules(config: tuple[VGGStage, ...], batch_norm: bool) -> tuple:
                 rules.append((rf"^features\.{index + 1}\.", f"stages.conv{stage}.{layer}.norm."))
             index += 3 if batch_norm else 2
         index += 1  # max-pool
-    rules += [
-        (r"^classifier\.0\.", "head.fc6."),
-        (r"^classifier\.3\.", "head.fc7."),
-        (r"^classifier\.6\.", "head.fc."),
-    ]
+    rules += fully_connected_rules((0, 3, 6))
     return tuple(rules)
 
 

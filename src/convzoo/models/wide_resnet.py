@@ -19,17 +19,17 @@ form with the stride on the 3x3: the same network as torchvision's
 
 from __future__ import annotations
 
+from typing import Any
+
 from convzoo.models.base import registrar
 from convzoo.models.resnet import (
-    IMAGENET_DEPTHS,
     ResNet,
     ResNetConfig,
     cifar_stages,
     imagenet_stages,
     residual_family_card,
-    torchvision_rules,
 )
-from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Schedule
 
 __all__ = ["wrn_blocks"]
 
@@ -63,9 +63,7 @@ WRN28_10 = wrn_config(28, 10)
 WRN40_4 = wrn_config(40, 4)
 # Section 4 (ImageNet): ResNet-50 with bottleneck 3x3 widths x2.
 WIDE_RESNET50_2 = ResNetConfig(
-    stages=imagenet_stages(
-        IMAGENET_DEPTHS[50], bottleneck=True, widths=(2 * 64, 2 * 128, 2 * 256, 2 * 512)
-    ),
+    stages=imagenet_stages(50, bottleneck=True, widths=(2 * 64, 2 * 128, 2 * 256, 2 * 512)),
     block="bottleneck",
 )
 
@@ -121,15 +119,9 @@ KEY_IDEAS = (
 )
 
 
-def _card(
-    name: str,
-    table: str,
-    *,
-    params: str | None = None,
-    twin: str | None = None,
-    cifar: bool = True,
-    accuracy: Accuracy | None = None,
-) -> ModelCard:
+def _card(name: str, table: str, *, cifar: bool = True, **fields: Any) -> ModelCard:
+    """A CIFAR WRN, or (`cifar=False`) the ImageNet network in torchvision's form."""
+    imagenet_form = "post-activation blocks with the stride on the 3x3, as torchvision builds it"
     return residual_family_card(
         name,
         table,
@@ -137,13 +129,9 @@ def _card(
         paper=PAPER,
         key_ideas=KEY_IDEAS,
         recipes=(RECIPE_CIFAR, RECIPE_IMAGENET),
-        params=params,
-        twins=(Twin("torchvision", twin, torchvision_rules()),) if twin else (),
         cifar=cifar,
-        deviations=()
-        if cifar
-        else ("post-activation blocks with the stride on the 3x3, as torchvision builds it",),
-        accuracy=accuracy,
+        deviations=() if cifar else (imagenet_form,),
+        **fields,
     )
 
 
@@ -169,7 +157,7 @@ _register(
     "wide_resnet50_2",
     WIDE_RESNET50_2,
     "Section 4, WRN-50-2-bottleneck",
-    twin="wide_resnet50_2",
+    twins=(("torchvision", "wide_resnet50_2"),),
     cifar=False,
     accuracy=Accuracy.from_error(
         21.9,

@@ -101,12 +101,8 @@ class Xception(ConvNet):
         in_channels: int = 3,
         dropout: float = 0.5,
     ) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(299, 299),
-            min_input_size=7,  # the stem's two unpadded 3x3 convs; later pools are padded
-        )
+        # min 7: the stem's two unpadded 3x3 convs; later pools are padded
+        super().__init__(in_channels, num_classes, default_input_size=(299, 299), min_input_size=7)
         self.stem = nn.Sequential()
         self.stem.add_module("conv1", ConvNormAct(in_channels, 32, 3, stride=2, padding=0))
         self.stem.add_module("conv2", ConvNormAct(32, 64, 3, padding=0))  # 147x147x64

@@ -88,10 +88,7 @@ class ZophNet(ConvNet):
     def __init__(self, spec: ZophSpec, *, num_classes: int = 10, in_channels: int = 1) -> None:
         body = ZophBody(spec, in_channels)
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            default_input_size=(28, 28),
-            min_input_size=max(body.strides),
+            in_channels, num_classes, default_input_size=(28, 28), min_input_size=max(body.strides)
         )
         self.spec = spec
         self.stem = nn.Identity()  # the paper's layers read the image directly
@@ -234,8 +231,8 @@ class NasNet(ConvNet):
 
     def __init__(self, spec: NasNetSpec, *, num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
+            in_channels,
+            num_classes,
             default_input_size=(28, 28),
             min_input_size=2**spec.num_reductions,
         )

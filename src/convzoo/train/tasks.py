@@ -43,6 +43,11 @@ def check_dataset(model: str, model_task: str, dataset: str) -> None:
         )
 
 
+def _test_summary(test: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The test results of `keys` as ``test_<key>``, then the number of images."""
+    return {**{f"test_{key}": test[key] for key in keys}, "test_images": test["n"]}
+
+
 @dataclass
 class ClassificationTask:
     """Cross-entropy (plus auxiliary heads), top-1/top-5; the best epoch by val accuracy."""
@@ -67,12 +72,7 @@ class ClassificationTask:
         return {"val_loss": val["loss"], "val_acc": val["top1"], "val_top5": val["top5"]}
 
     def test_summary(self, test: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "test_top1": test["top1"],
-            "test_top5": test["top5"],
-            "test_loss": test["loss"],
-            "test_images": test["n"],
-        }
+        return _test_summary(test, ("top1", "top5", "loss"))
 
     def test_line(self, test: dict[str, Any]) -> str:
         return f"test top-1 {test['top1']:.2f}%  top-5 {test['top5']:.2f}%  ({test['n']} images"
@@ -109,17 +109,9 @@ class SegmentationTask:
         }
 
     def test_summary(self, test: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "test_miou": test["miou"],
-            "test_dice": test["dice"],
-            "test_boundary_iou": test["boundary_iou"],
-            "test_pixel_acc": test["pixel_acc"],
-            "test_per_class_iou": test["per_class_iou"],
-            "test_per_class_dice": test["per_class_dice"],
-            "test_per_class_boundary_iou": test["per_class_boundary_iou"],
-            "test_loss": test["loss"],
-            "test_images": test["n"],
-        }
+        keys = ("miou", "dice", "boundary_iou", "pixel_acc")
+        per_class = ("per_class_iou", "per_class_dice", "per_class_boundary_iou")
+        return _test_summary(test, (*keys, *per_class, "loss"))
 
     def test_line(self, test: dict[str, Any]) -> str:
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -41,6 +42,13 @@ def _known_model(name: str) -> str:
     return name
 
 
+def _error(request: Request, message: str, status: int) -> Response:
+    """An error as JSON for the API, as a page for a browser."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return HTMLResponse(pages.not_found_page(LIVE, message), status_code=status)
+
+
 def create_app(runs: Sequence[str | Path] = (), *, cache_dir: str | None = None) -> FastAPI:
     """The explorer over the registry and the run directories ``runs`` (only these are
     served). ``cache_dir`` keeps the registry's numbers between starts (default: the
@@ -57,48 +65,46 @@ def create_app(runs: Sequence[str | Path] = (), *, cache_dir: str | None = None)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": exc.message}, status_code=404)
-        return HTMLResponse(pages.not_found_page(LIVE, exc.message), status_code=404)
+        return _error(request, exc.message, 404)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, status_code=exc.status_code)
-        return HTMLResponse(pages.not_found_page(LIVE, message), status_code=exc.status_code)
+        return _error(request, message, exc.status_code)
 
     # pages
-    @app.get("/", response_class=HTMLResponse)
+    page = partial(app.get, response_class=HTMLResponse)
+
+    @page("/")
     def index() -> str:
         return pages.index_page(LIVE, cache_dir)
 
-    @app.get("/models/{name}", response_class=HTMLResponse)
+    @page("/models/{name}")
     def model(name: str) -> str:
         return pages.model_page(LIVE, _known_model(name))
 
-    @app.get("/compare", response_class=HTMLResponse)
+    @page("/compare")
     def compare_view(models: str = "", x: str = "macs", y: str = "top1") -> str:
         names = [_known_model(n) for n in models.split(",") if n]
         if x not in pages.charts.AXES or y not in pages.charts.AXES:
             raise NotFound(f"axes are {', '.join(pages.charts.AXES)}; got x={x!r}, y={y!r}")
         return pages.compare_page(LIVE, cache_dir, names, x, y)
 
-    @app.get("/runs", response_class=HTMLResponse)
+    @page("/runs")
     def runs_view() -> str:
         return pages.runs_page(LIVE, store)
 
-    @app.get("/runs/{ident}", response_class=HTMLResponse)
+    @page("/runs/{ident}")
     def run_view(ident: str) -> str:
         return pages.run_page(LIVE, run_of(ident))
 
-    @app.get("/reports/{ident}", response_class=HTMLResponse)
+    @page("/reports/{ident}")
     def report_view(ident: str) -> str:
         if ident not in store.reports:
             raise NotFound(f"no report {ident!r} in the run directories served")
         return pages.report_page(LIVE, store.reports[ident])
 
-    @app.get("/try", response_class=HTMLResponse)
+    @page("/try")
     def try_view() -> str:
         return pages.try_page(LIVE, store)
 
