@@ -19,7 +19,7 @@ from convzoo.models.base import ConvNet, FeatureInfo, init_weights_like_torchvis
 if TYPE_CHECKING:
     from convzoo.search.specs import NasCell, NasNetSpec, ZophSpec
 
-__all__ = ["NASNET_OPS", "NasNet", "ZophNet"]
+__all__ = ["NASNET_OPS", "NasNet", "ZophNet", "cell_input_projections", "make_op"]
 
 # Section 3 of Zoph et al. 2018, in the paper's order
 NASNET_OPS = (
@@ -182,6 +182,15 @@ def make_op(name: str, c: int, stride: int) -> nn.Module:
     raise ValueError(f"unknown op {name!r}; choose from {', '.join(NASNET_OPS)}")
 
 
+def cell_input_projections(
+    c_prev_prev: int, c_prev: int, c: int, prev_prev_reduced: bool
+) -> tuple[nn.Module, nn.Module]:
+    """What brings a cell's two inputs to its `c` filters (and h_{c-2} to h_{c-1}'s size)."""
+    # h_{c-2} at twice h_{c-1}'s resolution (a reduction came between): reduce it
+    pre0 = FactorizedReduce(c_prev_prev, c) if prev_prev_reduced else ReluConvBn(c_prev_prev, c, 1)
+    return pre0, ReluConvBn(c_prev, c, 1)
+
+
 class Cell(nn.Module):
     """A NASNet cell: blocks of (op(input) + op(input)); the unused blocks concatenated."""
 
@@ -190,11 +199,7 @@ class Cell(nn.Module):
         prev_prev_reduced: bool,
     ) -> None:  # fmt: skip
         super().__init__()
-        # h_{c-2} at twice h_{c-1}'s resolution (a reduction came between): reduce it
-        self.pre0 = (
-            FactorizedReduce(c_prev_prev, c) if prev_prev_reduced else ReluConvBn(c_prev_prev, c, 1)
-        )
-        self.pre1 = ReluConvBn(c_prev, c, 1)
+        self.pre0, self.pre1 = cell_input_projections(c_prev_prev, c_prev, c, prev_prev_reduced)
         self.spec = cell
         self.ops = nn.ModuleList()
         for block in cell.blocks:

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from convzoo.blocks.conv import ConvNormAct
-from convzoo.search.networks import NASNET_OPS, FactorizedReduce, ReluConvBn, make_op
+from convzoo.search.networks import NASNET_OPS, cell_input_projections, make_op
 from convzoo.search.specs import NasCell, NasNetSpec
 
 __all__ = ["SharedNasNet", "SharedWeights"]
@@ -55,10 +55,7 @@ class SharedCell(nn.Module):
         prev_prev_reduced: bool,
     ) -> None:  # fmt: skip
         super().__init__()
-        self.pre0 = (
-            FactorizedReduce(c_prev_prev, c) if prev_prev_reduced else ReluConvBn(c_prev_prev, c, 1)
-        )
-        self.pre1 = ReluConvBn(c_prev, c, 1)
+        self.pre0, self.pre1 = cell_input_projections(c_prev_prev, c_prev, c, prev_prev_reduced)
         # ops[block][input][op]: in a reduction cell ops reading the cell inputs carry the stride
         self.ops = nn.ModuleList(
             nn.ModuleList(
