@@ -152,7 +152,7 @@ def markdown(rows: Any) -> str:
     for row in rows:
         r = row["recipe"]
         warm = f", warm-up {r['warmup_epochs']:.2g} ep" if r["warmup_epochs"] else ""
-        init = ", He init" if r["init"] == "he" else ""
+        init = {"he": ", He init", "zero-residual": ", zero-init residuals"}.get(r["init"], "")
         recipe = f"{r['optimizer']} {r['lr']:.3g} at {r['batch_size']}, {r['schedule']}{warm}{init}"
         acc = "-" if row.get("val_acc") is None else f"{row['val_acc']:.1f}%"
         if row["dataset"] != DATASET:

@@ -15,7 +15,17 @@ from typing import Any
 
 from torch import nn
 
-__all__ = ["HE_INIT", "Accuracy", "ModelCard", "Paper", "Recipe", "Reported", "Schedule", "Twin"]
+__all__ = [
+    "HE_INIT",
+    "ZERO_RESIDUAL_INIT",
+    "Accuracy",
+    "ModelCard",
+    "Paper",
+    "Recipe",
+    "Reported",
+    "Schedule",
+    "Twin",
+]
 
 KeyRule = tuple[str, "str | Callable[[re.Match[str]], str]"]
 
@@ -254,6 +264,13 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "sdlm")
 HE_INIT = (
     "He et al. (2015): Kaiming-normal weights (fan-out for convolutions, fan-in for "
     "linear layers, ReLU gain), biases 0; normalisation layers keep scale 1, shift 0"
+)
+
+# A recipe's ``init`` with exactly this text makes training zero the scale of the last
+# normalisation in every residual branch (convzoo.train.recipe.zero_residual_init).
+ZERO_RESIDUAL_INIT = (
+    "the model's own, with the last normalisation of every residual branch at scale 0, so "
+    "each block starts as the identity (Goyal et al. 2017, arXiv:1706.02677, section 5.1)"
 )
 
 # The fields a paper's recipe must state or explicitly mark as not stated.

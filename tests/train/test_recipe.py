@@ -9,13 +9,20 @@ import math
 import pytest
 import torch
 
-from convzoo.cards import HE_INIT
+from convzoo.cards import ZERO_RESIDUAL_INIT
 from convzoo.factory import create_model
 from convzoo.registry import list_models, model_card
 from convzoo.train.config import OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig, resolve_config
 from convzoo.train.engine import resume, train
 from convzoo.train.optim import build_optimizer, build_scheduler, lr_multiplier
-from convzoo.train.recipe import MAX_SCALE_UP, compress_schedule, he_init, scale_lr
+from convzoo.train.recipe import (
+    INIT_NAMES,
+    MAX_SCALE_UP,
+    compress_schedule,
+    he_init,
+    scale_lr,
+    zero_residual_init,
+)
 
 SOURCES = {"flag", "paper", "default"}
 
@@ -52,7 +59,7 @@ def test_default_recipe_comes_from_the_card_and_paper_recipe_from_the_paper():
         assert default.sources["optimizer"]["from"] == "default", name
         if card.recipe.optimizer in OPTIMIZER_NAMES:
             assert paper.config.optimizer == card.recipe.optimizer, name
-        expected = "he" if card.default_recipe.init == HE_INIT else "model"
+        expected = INIT_NAMES.get(card.default_recipe.init, "model")
         assert default.config.init == expected, name
 
 
@@ -169,3 +176,19 @@ def test_resume_keeps_the_resolved_values_and_their_sources(tmp_path):
     assert {k: v for k, v in after["train"].items() if k != "epochs"} == {
         k: v for k, v in before["train"].items() if k != "epochs"
     }
+
+
+def test_zero_residual_init_starts_every_shortcut_block_as_the_identity():
+    model = create_model("efficientnet_b0", num_classes=10)
+    blocks = [m for m in model.modules() if hasattr(m, "zero_init_last")]
+    with_shortcut = [b for b in blocks if b.use_residual]
+    assert with_shortcut and len(with_shortcut) < len(blocks)
+    zero_residual_init(model)
+    model.eval()
+    for block in blocks:
+        scale = block.project.norm.weight
+        assert bool((scale == 0).all()) == block.use_residual  # shortcut-less blocks untouched
+        x = torch.randn(1, block.in_channels, 8, 8)
+        if block.use_residual:
+            assert torch.equal(block(x), x)
+    assert model_card("efficientnet_b4").default_recipe.init == ZERO_RESIDUAL_INIT

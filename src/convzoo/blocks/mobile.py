@@ -125,6 +125,11 @@ class InvertedResidual(nn.Module):
         self.out_channels = out_channels
         self.hidden_channels = hidden
 
+    def zero_init_last(self) -> None:
+        """Start as the identity: the residual branch's last BN scale at 0 (no shortcut: no-op)."""
+        if self.use_residual and isinstance(self.project.norm, nn.BatchNorm2d):
+            nn.init.zeros_(self.project.norm.weight)
+
     def forward(self, x: Tensor) -> Tensor:
         out = self.expand(x) if self.expand is not None else x  # (N, t*C_in, H, W)
         out = self.depthwise(out)  # (N, t*C_in, H/s, W/s)

@@ -406,15 +406,19 @@ SHORT_RUN_REASON = (
 )
 
 
-def short_run_default(weight_decay: float, *, paper: str) -> dict[str, Any]:
+def short_run_default(
+    weight_decay: float, *, paper: str, init: str | None = None, why_init: str = ""
+) -> dict[str, Any]:
     """The card fields (``default_recipe``, ``default_reason``) of the measured default
     of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet)
     on short runs: plain SGD with warm-up in place of the papers' recipe, `paper` (e.g.
     "RMSProp at batch 96"). In 2 epochs of a 2,048-image 32x32 set at batch 32
     (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3%,
     RegNetX-400MF 83.4% validation top-1, where the papers' recipes gave 27.3%, a
-    divergence and 25.4% (docs/training.md, Defaults that learn)."""
+    divergence and 25.4% (docs/training.md, Defaults that learn). `init` (a recipe's
+    init text) and `why_init` (a sentence for the reason) where the family needs more."""
     recipe = measured_default(
+        init=init,
         lr=0.08,
         momentum=0.9,
         weight_decay=weight_decay,
@@ -422,7 +426,8 @@ def short_run_default(weight_decay: float, *, paper: str) -> dict[str, Any]:
         not_stated=("epochs",),
         notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
     )
-    return {"default_recipe": recipe, "default_reason": SHORT_RUN_REASON.format(paper=paper)}
+    reason = SHORT_RUN_REASON.format(paper=paper) + (f" {why_init}" if why_init else "")
+    return {"default_recipe": recipe, "default_reason": reason}
 
 
 def dataset_fields(cifar: bool, *, cifar_recipe: Recipe, imagenet_recipe: Recipe) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct, make_divisible
 from convzoo.blocks.mobile import ConvHead, InvertedResidualRow, inverted_residual_stage
+from convzoo.cards import ZERO_RESIDUAL_INIT
 from convzoo.models.base import (
     ConvNet,
     FeatureInfo,
@@ -297,7 +298,16 @@ def _card(variant: str) -> ModelCard:
         paper_params=Reported(params),
         paper_macs=Reported(flops),
         recipe=replace(RECIPE, dropout=scaling.dropout),
-        **short_run_default(5e-4, paper="350 epochs of RMSProp at batch 4096"),
+        **short_run_default(
+            5e-4,
+            paper="350 epochs of RMSProp at batch 4096",
+            init=ZERO_RESIDUAL_INIT,
+            why_init=(
+                "Every MBConv with a shortcut starts as the identity (its projection's BN "
+                "scale at 0): with the model's own initialisation B4 stayed at 15.6% in 2 "
+                "epochs of the 2,048-image check, with it 98.0%."
+            ),
+        ),
         accuracy=Accuracy(
             top1=top1, source="Table 2", protocol=f"{scaling.resolution}x{scaling.resolution} input"
         ),

@@ -114,8 +114,9 @@ class TrainConfig:
     )
     init: str | None = option(
         None,
-        "initialisation: the model's own, or He et al. 2015 (default: the recipe's)",
-        choices=("model", "he"),
+        "initialisation: the model's own, He et al. 2015, or the model's own with every "
+        "residual branch starting at zero (default: the recipe's)",
+        choices=("model", "he", "zero-residual"),
     )
     grad_clip: float | None = option(None, "clip the global gradient norm to this value")
     ema_decay: float | None = option(

@@ -29,13 +29,24 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from convzoo.cards import HE_INIT, ModelCard, Recipe, Schedule
+from convzoo.cards import HE_INIT, ZERO_RESIDUAL_INIT, ModelCard, Recipe, Schedule
 from convzoo.factory import accepted_overrides
 
 if TYPE_CHECKING:
     from convzoo.train.config import TrainConfig
 
-__all__ = ["MAX_SCALE_UP", "Resolved", "compress_schedule", "he_init", "resolve_recipe", "scale_lr"]
+__all__ = [
+    "MAX_SCALE_UP",
+    "Resolved",
+    "compress_schedule",
+    "he_init",
+    "resolve_recipe",
+    "scale_lr",
+    "zero_residual_init",
+]
+
+# a recipe's init text -> the name `--init` takes
+INIT_NAMES = {HE_INIT: "he", ZERO_RESIDUAL_INIT: "zero-residual"}
 
 MAX_SCALE_UP = 8.0
 # the zoo's learning rate where a paper is silent (at any batch: not scaled)
@@ -282,8 +293,17 @@ def _model_settings(
         pick("dropout", recipe.dropout, f"{recipe.dropout:g} ({recipe.source})")
     else:
         pick("dropout", None, "the model's own", "default")
-    he = recipe.init == HE_INIT
-    pick("init", "he" if he else "model", HE_INIT if he else "the model's own initialisation")
+    init = INIT_NAMES.get(recipe.init, "model")
+    pick("init", init, recipe.init if init != "model" else "the model's own initialisation")
+
+
+@torch.no_grad()
+def zero_residual_init(model: nn.Module) -> None:
+    """The `ZERO_RESIDUAL_INIT` of a recipe: every block that has a residual branch zeroes
+    the scale of its branch's last normalisation (blocks say how: `zero_init_last`)."""
+    for m in model.modules():
+        if hasattr(m, "zero_init_last"):
+            m.zero_init_last()
 
 
 @torch.no_grad()
