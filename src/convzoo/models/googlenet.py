@@ -372,11 +372,32 @@ def _card(name: str, **fields) -> ModelCard:
 
 _register = registrar(_card, GoogLeNet)
 
+# Without normalization the 22 layers do not train in a short run on SGD: on the 2-epoch
+# check (benchmarks/learning_check.py) SGD at 0.1 and 0.025 per 32 images went to NaN,
+# at 0.01 it stayed at chance; AdamW at 1e-3 with warm-up reached 87.8% (fp32).
+DEFAULT_2014 = Recipe(
+    source="convzoo default (measured: docs/training.md, Defaults that learn)",
+    optimizer="adamw",
+    lr=1e-3,
+    batch_size=32,
+    weight_decay=0.05,
+    schedule=Schedule("cosine", warmup=0.25),
+    notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
+    not_stated=("epochs",),
+)
+
 _register(
     "googlenet",
     GOOGLENET,
     paper_macs=Reported("1.5G"),  # section 1: a budget of 1.5 billion multiply-adds
     recipe=RECIPE_2014,
+    default_recipe=DEFAULT_2014,
+    default_reason=(
+        "The paper gives no learning rate (asynchronous SGD on a CPU cluster); without "
+        "batch normalization SGD at 0.1 or 0.025 per 32 images diverges in the first steps "
+        "of a short run and 0.01 stays at chance. AdamW at 1e-3 per 32 images with a "
+        "quarter epoch of warm-up learns."
+    ),
     accuracy=Accuracy(
         top1=None,
         top5=89.93,  # 10.07% top-5 error; the paper prints no top-1
