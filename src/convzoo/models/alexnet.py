@@ -312,6 +312,12 @@ def alexnet(**overrides) -> AlexNet:  # 61.0M params, 0.72G MACs
         ),
         input_size=(3, 224, 224),
         recipe=RECIPE_2014,
+        default_recipe=DEFAULT_2012,
+        default_reason=(
+            "The paper gives no learning rate for one column; the zoo's fallback (SGD 0.1) "
+            "diverged on the 2-epoch check at batch 32. The one-tower network trains with "
+            "AlexNet's default: " + DEFAULT_REASON[0].lower() + DEFAULT_REASON[1:]
+        ),
         accuracy_note="the paper reports errors of its parallel training schemes (Table 1), "
         "not of this one-column network as torchvision builds it",
         twins=(Twin("torchvision", "alexnet", torchvision_rules(ALEXNET_2014)),),

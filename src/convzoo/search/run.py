@@ -106,9 +106,12 @@ class SearchConfig:
             "final_epochs": 2,
             "batch_size": 64,
             "space_options": small.get(space, {}),
-            "strategy_options": {"reinforce": {"batch_size": 2}}.get(
-                changes.get("strategy", "reinforce"), {}
-            ),
+            # a short budget: controller steps after 2 children; evolution's population of 5
+            # leaves trials to evolve (with the default 20 it would only draw at random)
+            "strategy_options": {
+                "reinforce": {"batch_size": 2},
+                "evolution": {"population": 5, "sample_size": 2},
+            }.get(changes.get("strategy", "reinforce"), {}),
             "quick": True,
         }
         return cls(**{**base, **changes})
