@@ -413,7 +413,8 @@ def short_run_default(
     of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet)
     on short runs: plain SGD with warm-up in place of the papers' recipe, `paper` (e.g.
     "RMSProp at batch 96"). In 2 epochs of a 2,048-image 32x32 set at batch 32
-    (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3%,
+    (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3% (96.6% with
+    its blocks starting as the identity),
     RegNetX-400MF 83.4% validation top-1, where the papers' recipes gave 27.3%, a
     divergence and 25.4% (docs/training.md, Defaults that learn). `init` (a recipe's
     init text) and `why_init` (a sentence for the reason) where the family needs more."""
