@@ -52,3 +52,13 @@ def test_bench_errors_say_what_was_expected(capsys):
     assert "no timm twin" in capsys.readouterr().err
     assert main(["bench"]) == 2
     assert "--all-twins" in capsys.readouterr().err
+
+
+def test_all_twins_with_against_takes_only_that_librarys_twins():
+    from convzoo.bench import models_with_twins
+    from convzoo.registry import model_card
+
+    every, torchvision, timm = (models_with_twins(s) for s in (None, "torchvision", "timm"))
+    assert set(torchvision) | set(timm) == set(every) and torchvision and timm
+    assert "resnet18" in torchvision and "xception" in timm and "xception" not in torchvision
+    assert all(any(t.source == "timm" for t in model_card(n).twins) for n in timm)

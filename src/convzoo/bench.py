@@ -74,9 +74,13 @@ class BenchResult:
                 "settings": self.settings, "rows": [r.as_dict() for r in self.rows]}  # fmt: skip
 
 
-def models_with_twins() -> list[str]:
-    """Every registered model that has a torchvision or timm twin."""
-    return [name for name in list_models() if model_card(name).twins]
+def models_with_twins(source: str | None = None) -> list[str]:
+    """Every registered model with a torchvision or timm twin (only `source`'s, if given)."""
+    return [
+        name
+        for name in list_models()
+        if any(source in (None, twin.source) for twin in model_card(name).twins)
+    ]
 
 
 def bench(

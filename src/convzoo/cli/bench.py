@@ -19,7 +19,9 @@ MODES = ("fp32", "channels_last", "bf16", "compile", "onnxruntime")  # = convzoo
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="registered names")
     parser.add_argument(
-        "--all-twins", action="store_true", help="every model with a torchvision/timm twin"
+        "--all-twins",
+        action="store_true",
+        help="every model with a torchvision/timm twin (with --against: that library's)",
     )
     parser.add_argument("--mode", choices=("train", "infer"), default="train")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = list(args.models) + (models_with_twins() if args.all_twins else [])
+    twin_source = args.against if args.against in ("torchvision", "timm") else None
+    names = list(args.models) + (models_with_twins(twin_source) if args.all_twins else [])
     if not names:
         raise ValueError("name at least one model (or pass --all-twins)")
     modes = list(args.modes or DEFAULT_MODES) + (["compile"] if args.compile else [])
