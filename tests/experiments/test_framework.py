@@ -167,3 +167,19 @@ def test_one_seed_trains_only_and_never_gives_a_verdict(tmp_path):
     )
     assert (tmp_path / "tiny" / "runs" / "bn" / "seed0" / "summary.json").is_file()
     assert not (tmp_path / "tiny" / "results.json").exists()
+
+
+@pytest.mark.parametrize("error", ["NonFiniteLossError", "DivergenceError"])
+def test_a_diverged_training_is_recorded_not_raised(tmp_path, monkeypatch, error):
+    import convzoo.train.guard as guard
+    from convzoo.experiments.runner import run_training
+
+    def explode(cfg):
+        raise getattr(guard, error)(f"loss exploded ({error})")
+
+    monkeypatch.setattr(engine, "train", explode)
+    run_dir = tmp_path / "arm" / "seed0"
+    arm = Arm("plain", "ablation_cnn", {"width": 4, "norm": "none"})
+    assert run_training(TINY, arm, 0, run_dir, progress=False, threads=1) == "diverged"
+    assert error in json.loads((run_dir / "diverged.json").read_text())["error"]
+    assert run_training(TINY, arm, 0, run_dir, progress=False, threads=1) == "skipped"

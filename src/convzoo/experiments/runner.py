@@ -127,7 +127,8 @@ def run_training(
     budget: Budget, arm: Arm, seed: int, run_dir: Path, *, progress: bool, threads: int | None
 ) -> str:
     """Train (or resume, or skip) one arm x seed; returns "skipped", "trained" or "diverged"."""
-    from convzoo.train.engine import NonFiniteLossError, resume, train
+    from convzoo.train.engine import resume, train
+    from convzoo.train.guard import DivergenceError, NonFiniteLossError
 
     cfg = train_config(budget, arm, seed, run_dir, progress=progress, threads=threads)
     if (run_dir / "diverged.json").is_file():
@@ -141,7 +142,7 @@ def run_training(
             result = resume(run_dir, progress=progress, threads=threads)
         else:
             result = train(cfg)
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, DivergenceError) as exc:  # NaN/inf, or exploded while finite
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "diverged.json").write_text(json.dumps({"error": str(exc)}) + "\n")
         return "diverged"
