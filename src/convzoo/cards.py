@@ -287,6 +287,7 @@ _RANGES = (
     ("drop_path", 0.0, 1.0, True),
     ("label_smoothing", 0.0, 1.0, True),
     ("aux_loss_weight", 0.0, 10.0, True),
+    ("bn_momentum", 0.0, 1.0, False),
 )
 
 
@@ -317,6 +318,8 @@ class Recipe:
     drop_path: float | None = None  # stochastic depth: the deepest block's drop rate
     label_smoothing: float | None = None
     aux_loss_weight: float | None = None  # per auxiliary head
+    # batch norm's running-statistics momentum, torch's convention (TensorFlow's 0.99 = 0.01)
+    bn_momentum: float | None = None
     augmentation: str | None = None
     init: str | None = None
     notes: tuple[str, ...] = ()

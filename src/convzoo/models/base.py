@@ -407,7 +407,7 @@ SHORT_RUN_REASON = (
 
 
 def short_run_default(
-    weight_decay: float, *, paper: str, init: str | None = None, why_init: str = ""
+    weight_decay: float, *, paper: str, why: str = "", **settings: Any
 ) -> dict[str, Any]:
     """The card fields (``default_recipe``, ``default_reason``) of the measured default
     of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet)
@@ -416,18 +416,18 @@ def short_run_default(
     (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3% (96.6% with
     its blocks starting as the identity),
     RegNetX-400MF 83.4% validation top-1, where the papers' recipes gave 27.3%, a
-    divergence and 25.4% (docs/training.md, Defaults that learn). `init` (a recipe's
-    init text) and `why_init` (a sentence for the reason) where the family needs more."""
+    divergence and 25.4% (docs/training.md, Defaults that learn). Where the family needs
+    more, `settings` (Recipe fields, e.g. ``init``) and `why` (sentences for the reason)."""
     recipe = measured_default(
-        init=init,
         lr=0.08,
         momentum=0.9,
         weight_decay=weight_decay,
         warmup=0.25,
         not_stated=("epochs",),
         notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
+        **settings,
     )
-    reason = SHORT_RUN_REASON.format(paper=paper) + (f" {why_init}" if why_init else "")
+    reason = SHORT_RUN_REASON.format(paper=paper) + (f" {why}" if why else "")
     return {"default_recipe": recipe, "default_reason": reason}
 
 

@@ -25,6 +25,7 @@ SCHEDULE_NAMES = ("cosine", "step", "exponential", "plateau", "linear", "onecycl
 RECIPE_FIELDS = (
     "optimizer", "lr", "momentum", "nesterov", "rmsprop_decay", "eps", "weight_decay",
     "schedule", "milestones", "gamma", "warmup_epochs", "label_smoothing", "dropout", "init",
+    "bn_momentum",
 )  # fmt: skip
 # settings a resumed run may change (see convzoo.train.resume_changes): more epochs, a new
 # peak lr from the resume point, and those that do not alter what the result means
@@ -117,6 +118,11 @@ class TrainConfig:
         "initialisation: the model's own, He et al. 2015, or the model's own with every "
         "residual branch starting at zero (default: the recipe's)",
         choices=("model", "he", "zero-residual"),
+    )
+    bn_momentum: float | None = option(
+        None,
+        "momentum of every batch norm's running statistics, torch's convention "
+        "(default: the recipe's, else the model's)",
     )
     grad_clip: float | None = option(None, "clip the global gradient norm to this value")
     ema_decay: float | None = option(

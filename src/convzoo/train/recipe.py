@@ -42,6 +42,7 @@ __all__ = [
     "he_init",
     "resolve_recipe",
     "scale_lr",
+    "set_bn_momentum",
     "zero_residual_init",
 ]
 
@@ -295,6 +296,10 @@ def _model_settings(
         pick("dropout", None, "the model's own", "default")
     init = INIT_NAMES.get(recipe.init, "model")
     pick("init", init, recipe.init if init != "model" else "the model's own initialisation")
+    if recipe.bn_momentum is None:
+        pick("bn_momentum", None, "the model's own", "default")
+    else:
+        pick("bn_momentum", recipe.bn_momentum, f"{recipe.bn_momentum:g} ({recipe.source})")
 
 
 @torch.no_grad()
@@ -304,6 +309,14 @@ def zero_residual_init(model: nn.Module) -> None:
     for m in model.modules():
         if hasattr(m, "zero_init_last"):
             m.zero_init_last()
+
+
+def set_bn_momentum(model: nn.Module, momentum: float) -> None:
+    """A recipe's `bn_momentum` on every batch norm of `model` (their running statistics
+    move by this share of the batch's each step)."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.momentum = momentum
 
 
 @torch.no_grad()

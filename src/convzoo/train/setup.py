@@ -15,7 +15,7 @@ from convzoo.data.segmentation import JointAugment
 from convzoo.factory import create_model
 from convzoo.train.config import TrainConfig
 from convzoo.train.distributed import Dist
-from convzoo.train.recipe import he_init, zero_residual_init
+from convzoo.train.recipe import he_init, set_bn_momentum, zero_residual_init
 from convzoo.train.state import seed_everything
 
 __all__ = ["RunParts", "build_parts", "default_run_dir", "resolve_input_size", "unwrap"]
@@ -50,6 +50,8 @@ def build_parts(cfg: TrainConfig, data: ImageSet, dist: Dist) -> RunParts:
         he_init(model)
     elif cfg.init == "zero-residual":
         zero_residual_init(model)
+    if cfg.bn_momentum is not None:
+        set_bn_momentum(model, cfg.bn_momentum)
     input_size, note = resolve_input_size(model, data, cfg.input_size)
     augment = make_augment(cfg, data, input_size)
     train_split, val_split = split_validation(data.train, cfg.val_fraction, cfg.split_seed)
