@@ -1,6 +1,7 @@
 """The experiment framework end to end on tiny budgets: runs, resume, report, --list."""
 
 import json
+import math
 
 import pytest
 
@@ -124,6 +125,11 @@ def test_step_and_epoch_metrics_from_curves():
     assert steps_to_val_acc(70.0).fn(run) == 20
     assert steps_to_val_acc(90.0).fn(run) == 30  # never reached: one epoch past the budget
     assert epochs_to_train_error(25.0).fn(run) == 2.0
+    # a run that diverged in epoch 2 reached 70% first, but 90% never: no count, not 30 steps
+    diverged = RunData("a", 0, records, None, steps_per_epoch=10, diverged="loss inf at step 12")
+    assert steps_to_val_acc(70.0).fn(diverged) == 20
+    assert math.isnan(steps_to_val_acc(90.0).fn(diverged))
+    assert math.isnan(epochs_to_train_error(10.0).fn(diverged))
 
 
 def test_list_shows_every_experiment_with_its_last_verdict(tmp_path, capsys):

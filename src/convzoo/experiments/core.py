@@ -111,21 +111,27 @@ class Metric:
 def steps_to_val_acc(target: float, budget_steps_if_never: bool = True) -> Metric:
     """Optimizer steps until validation accuracy first reaches `target` %.
 
-    A run that never reaches it counts as one epoch past its budget, so a slower arm
-    is not dropped from the mean; the report says so.
+    A finished run that never reaches it counts as one epoch past its budget, so a
+    slower arm is not dropped from the mean; the report says so. A run that diverged
+    before reaching it has no count (its few epochs are no budget).
     """
 
     def fn(run: RunData) -> float:
         for r in run.records:
             if r.get("val_acc", -1) >= target:
                 return r["epoch"] * run.steps_per_epoch
-        return (len(run.records) + 1) * run.steps_per_epoch if budget_steps_if_never else math.nan
+        if run.diverged is not None or not budget_steps_if_never:
+            return math.nan
+        return (len(run.records) + 1) * run.steps_per_epoch
 
     return Metric(
         f"steps_to_val{target:g}",
         fn,
         higher_is_better=False,
-        description=f"steps until validation accuracy >= {target:g}% (budget + 1 epoch if never)",
+        description=(
+            f"steps until validation accuracy >= {target:g}% (budget + 1 epoch if never; "
+            "- if the run diverged first)"
+        ),
     )
 
 
@@ -136,7 +142,7 @@ def epochs_to_train_error(target: float) -> Metric:
         for r in run.records:
             if 100 - r["train_acc"] <= target:
                 return float(r["epoch"])
-        return float(len(run.records) + 1)
+        return math.nan if run.diverged is not None else float(len(run.records) + 1)
 
     return Metric(
         f"epochs_to_train_err{target:g}",
