@@ -66,7 +66,8 @@ def test_default_recipe_comes_from_the_card_and_paper_recipe_from_the_paper():
 
 def test_lr_is_scaled_linearly_to_the_batch_and_the_growth_is_capped():
     # ResNet-50: 0.1 at batch 256 (He et al. 2016, Section 3.4)
-    cfg = resolve_config(TrainConfig(model="resnet50", batch_size=64), dataset_batch_size=128)
+    requested = TrainConfig(model="resnet50", batch_size=64, recipe="paper")
+    cfg = resolve_config(requested, dataset_batch_size=128)
     assert cfg.config.lr == pytest.approx(0.025)
     assert "x 64/256" in cfg.sources["lr"]["rule"] and cfg.sources["lr"]["from"] == "paper"
     # LeNet-5: 0.0005 per example (batch 1); 128x would be far outside the rule's range
@@ -213,3 +214,33 @@ def test_bn_momentum_comes_from_the_recipe_and_reaches_every_batch_norm():
     assert {m.momentum for m in norms} == {0.01}
     set_bn_momentum(model, 0.1)
     assert {m.momentum for m in norms} == {0.1}
+
+
+def test_zero_residual_init_of_residual_blocks_and_the_families_that_default_to_it():
+    torch.manual_seed(0)
+    model = create_model("resnet50", num_classes=10)
+    zero_residual_init(model)
+    model.eval()
+    blocks = [m for m in model.modules() if hasattr(m, "last_conv")]
+    identity = [b for b in blocks if isinstance(b.shortcut, torch.nn.Identity)]
+    assert len(blocks) == 16 and len(identity) == 12
+    for block in identity:  # branch at zero: the block is the ReLU of its input
+        x = torch.randn(1, block.in_channels, 4, 4)
+        assert torch.equal(block(x), torch.relu(x))
+    for name, untouched in (("plain20", "no shortcut"), ("preact_resnet18", "bare last conv")):
+        other = create_model(name, num_classes=10)
+        before = {k: v.clone() for k, v in other.state_dict().items()}
+        zero_residual_init(other)
+        assert all(torch.equal(before[k], v) for k, v in other.state_dict().items()), untouched
+    # the ImageNet post-activation residual networks default to it; CIFAR and pre-act do not
+    for name in ("resnet152", "resnext101_32x8d", "se_resnet50", "senet154", "wide_resnet50_2"):
+        default = resolve_config(TrainConfig(model=name, epochs=2), dataset_batch_size=128)
+        assert default.config.init == "zero-residual", name
+        paper = resolve_config(
+            TrainConfig(model=name, epochs=2, recipe="paper"), dataset_batch_size=128
+        )
+        assert paper.config.init == "model", name
+    for name in ("resnet20", "preact_resnet50", "wrn28_10"):
+        assert model_card(name).default_recipe is None or (
+            model_card(name).default_recipe.init != ZERO_RESIDUAL_INIT
+        ), name

@@ -164,6 +164,18 @@ class _ResidualBlock(nn.Module):
     def residual(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
+    @property
+    def last_conv(self) -> ConvNormAct:
+        raise NotImplementedError
+
+    def zero_init_last(self) -> None:
+        """Start as the identity (Goyal et al. 2017, the recipe's zero-residual init): the
+        branch's last BN scale at 0. No-op without a shortcut (the plain nets) and in
+        pre-activation blocks (their last conv is bare)."""
+        norm = getattr(self.last_conv, "norm", None)
+        if self.shortcut is not None and isinstance(norm, nn.BatchNorm2d):
+            nn.init.zeros_(norm.weight)
+
     def forward(self, x: Tensor) -> Tensor:
         pre = self.preact(x)
         out = self.residual(pre)
@@ -233,6 +245,10 @@ class BasicBlock(_ResidualBlock):
     def residual(self, x: Tensor) -> Tensor:
         return self.conv2(self.dropout(self.conv1(x)))
 
+    @property
+    def last_conv(self) -> ConvNormAct:
+        return self.conv2
+
 
 class Bottleneck(_ResidualBlock):
     """1x1 reduce -> 3x3 (``groups``) -> 1x1 expand (Fig. 5 right; ResNeXt Fig. 3c).
@@ -300,3 +316,7 @@ class Bottleneck(_ResidualBlock):
         if not self.se_on_output:
             y = self.se(y)
         return self.conv3(y)
+
+    @property
+    def last_conv(self) -> ConvNormAct:
+        return self.conv3
