@@ -410,7 +410,8 @@ def short_run_default(
     weight_decay: float, *, paper: str, why: str = "", **settings: Any
 ) -> dict[str, Any]:
     """The card fields (``default_recipe``, ``default_reason``) of the measured default
-    of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet)
+    of the ImageNet mobile and design-space families (MobileNet, EfficientNet, RegNet,
+    NASNet-A)
     on short runs: plain SGD with warm-up in place of the papers' recipe, `paper` (e.g.
     "RMSProp at batch 96"). In 2 epochs of a 2,048-image 32x32 set at batch 32
     (benchmarks/learning_check.py): MobileNetV2 88.3%, EfficientNet-B0 87.3% (96.6% with
