@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,14 @@ def test_a_diverged_training_is_recorded_not_raised(tmp_path, monkeypatch, error
     assert run_training(TINY, arm, 0, run_dir, progress=False, threads=1) == "diverged"
     assert error in json.loads((run_dir / "diverged.json").read_text())["error"]
     assert run_training(TINY, arm, 0, run_dir, progress=False, threads=1) == "skipped"
+
+
+def test_report_states_each_arms_image_side_where_they_differ():
+    from convzoo.experiments.core import Context
+    from convzoo.experiments.report import _images_at
+
+    exp = get_experiment("lineage")
+    same = Context(exp, exp.full, exp.arms, [], {}, Path("."), 32, input_sizes={"a": 32, "b": 32})
+    assert _images_at(same) == "images at 32x32"
+    mixed = Context(exp, exp.full, exp.arms, [], {}, Path("."), 32, input_sizes={"a": 32, "b": 67})
+    assert _images_at(mixed) == "images at each arm's own side, 32-67 px (a 32, b 67)"

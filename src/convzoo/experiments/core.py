@@ -162,8 +162,9 @@ class Context:
     runs: list[RunData]
     stats: dict[str, dict[str, Stat]]
     out: Path
-    input_size: int  # side of the images the runs train on
+    input_size: int  # side of the images the runs train on (the first arm's)
     quick: bool = False
+    input_sizes: dict[str, int] = field(default_factory=dict)  # per arm, where they differ
 
     @property
     def rule(self) -> Rule:

@@ -55,6 +55,7 @@ def _lineage_table(ctx: Context) -> Analysis:
         rows.append(
             [
                 arm.label,
+                ctx.input_sizes.get(arm.label, ctx.input_size),
                 stats["test_acc"],
                 f"{book:.2f}" if book is not None else "-",
                 stats["params"],
@@ -67,7 +68,16 @@ def _lineage_table(ctx: Context) -> Analysis:
         tables=[
             (
                 "The lineage (test top-1 %, mean ± std over seeds; d2l: fraction after 10 epochs)",
-                ["network", "test top-1", "d2l 10 ep.", "params", "MACs", "time (s)", "img/s"],
+                [
+                    "network",
+                    "px",
+                    "test top-1",
+                    "d2l 10 ep.",
+                    "params",
+                    "MACs",
+                    "time (s)",
+                    "img/s",
+                ],
                 rows,
             )
         ],

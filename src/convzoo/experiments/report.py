@@ -154,6 +154,7 @@ def write_outputs(
         "budget": "quick" if quick else "full",
         "budget_detail": ctx.budget.describe(),
         "input_size": ctx.input_size,
+        "input_sizes": ctx.input_sizes,
         "rule": ctx.rule.describe(),
         "arms": [
             {
@@ -202,7 +203,7 @@ def _report(
         f"**Verdict: {verdict.status}.** {verdict.reason}\n",
         "## Protocol\n",
         exp.protocol + "\n",
-        f"- Budget: {ctx.budget.describe()}; images at {ctx.input_size}x{ctx.input_size}.",
+        f"- Budget: {ctx.budget.describe()}; {_images_at(ctx)}.",
         "- Model selection on the validation split (best epoch); the test split is "
         "evaluated once, with the selected weights.",
         f"- Verdict rule (fixed before running): {ctx.rule.describe()}. Two means differ "
@@ -231,3 +232,13 @@ def _report(
         "indicative only).\n",
     ]
     return "\n".join(parts)
+
+
+def _images_at(ctx: Context) -> str:
+    """The image side of the runs: one for all, or each arm's where they differ."""
+    sides = set(ctx.input_sizes.values()) or {ctx.input_size}
+    if len(sides) == 1:
+        side = sides.pop()
+        return f"images at {side}x{side}"
+    each = ", ".join(f"{label} {side}" for label, side in ctx.input_sizes.items())
+    return f"images at each arm's own side, {min(sides)}-{max(sides)} px ({each})"

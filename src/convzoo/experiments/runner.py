@@ -230,8 +230,9 @@ def run_experiment(
     for run in runs:
         per_seed.setdefault(run.arm, []).append(metric_values(exp, run))
     stats = collect(per_seed)
-    input_size = _input_size(out, arms, budget)
-    ctx = Context(exp, budget, arms, runs, stats, out, input_size, quick)
+    sides = _input_sizes(out, arms, budget)
+    input_size = next(iter(sides.values()), None) or _dataset_side(budget)
+    ctx = Context(exp, budget, arms, runs, stats, out, input_size, quick, sides)
     analysis = exp.analyze(ctx) if exp.analyze else None
     facts = analysis.facts if analysis else {}
     rule = exp.rule_for(quick)
@@ -246,11 +247,17 @@ def _chance(runs: list[RunData]) -> float:
     return 100 / runs[0].num_classes if runs else 10.0
 
 
-def _input_size(out: Path, arms: tuple[Arm, ...], budget: Budget) -> int:
+def _input_sizes(out: Path, arms: tuple[Arm, ...], budget: Budget) -> dict[str, int]:
+    """Each trained arm's image side, from its first seed's config."""
+    sides = {}
     for arm in arms:
         config = run_dir_of(out, arm, budget.seeds[0]) / "config.json"
         if config.is_file():
-            return int(json.loads(config.read_text())["preprocess"]["input_size"][0])
+            sides[arm.label] = int(json.loads(config.read_text())["preprocess"]["input_size"][0])
+    return sides
+
+
+def _dataset_side(budget: Budget) -> int:
     from convzoo.data import load_dataset
 
     size = load_dataset(budget.dataset).image_size
