@@ -123,6 +123,7 @@ class _ResidualBlock(nn.Module):
     """
 
     se_on_output = True
+    last_conv_name: str
 
     preact: nn.Module
     se: nn.Module
@@ -166,7 +167,8 @@ class _ResidualBlock(nn.Module):
 
     @property
     def last_conv(self) -> ConvNormAct:
-        raise NotImplementedError
+        """The branch's last convolution (each block type names it in `last_conv_name`)."""
+        return getattr(self, self.last_conv_name)
 
     def zero_init_last(self) -> None:
         """Start as the identity (Goyal et al. 2017, the recipe's zero-residual init): the
@@ -222,6 +224,8 @@ def _conv(
 class BasicBlock(_ResidualBlock):
     """3x3 (stride) -> 3x3 (Fig. 5 left); ``dropout`` between them is Wide ResNet's."""
 
+    last_conv_name = "conv2"
+
     def __init__(
         self,
         in_channels: int,
@@ -245,10 +249,6 @@ class BasicBlock(_ResidualBlock):
     def residual(self, x: Tensor) -> Tensor:
         return self.conv2(self.dropout(self.conv1(x)))
 
-    @property
-    def last_conv(self) -> ConvNormAct:
-        return self.conv2
-
 
 class Bottleneck(_ResidualBlock):
     """1x1 reduce -> 3x3 (``groups``) -> 1x1 expand (Fig. 5 right; ResNeXt Fig. 3c).
@@ -259,6 +259,8 @@ class Bottleneck(_ResidualBlock):
     `se_at="3x3"` puts a squeeze-and-excitation of `se_channels` after the 3x3
     (RegNet's Y block) instead of SE-ResNet's one on the block's output.
     """
+
+    last_conv_name = "conv3"
 
     def __init__(
         self,
@@ -316,7 +318,3 @@ class Bottleneck(_ResidualBlock):
         if not self.se_on_output:
             y = self.se(y)
         return self.conv3(y)
-
-    @property
-    def last_conv(self) -> ConvNormAct:
-        return self.conv3

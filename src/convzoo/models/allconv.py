@@ -27,7 +27,7 @@ ConvPool-CNN-C agree with the tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -35,6 +35,7 @@ from convzoo.blocks.head import ConvClassifierHead
 from convzoo.models.base import (
     ConvNet,
     PlainStages,
+    adamw_default,
     init_weights_like_torchvision,
     measured_default,
     registrar,
@@ -169,17 +170,7 @@ DEFAULT_REASON = (
 )
 # ConvPool-CNN-C (an extra 3x3 before each pool) does not start on SGD in a short run:
 # like GoogLeNet, the other deep network without normalisation here, it takes AdamW.
-CONVPOOL_DEFAULT = replace(
-    DEFAULT,
-    optimizer="adamw",
-    lr=5e-4,
-    batch_size=32,
-    momentum=None,
-    weight_decay=0.05,
-    schedule=Schedule("cosine", warmup=0.25),
-    epochs=None,  # the warm-up is in epochs of the run, not of the paper's 350
-    not_stated=("epochs",),
-)
+CONVPOOL_DEFAULT = adamw_default(5e-4, dropout=0.5)
 CONVPOOL_REASON = (
     DEFAULT_REASON[: DEFAULT_REASON.index(";")]
     + ". ConvPool-CNN-C stays near chance on SGD: 21.0% after two epochs of the "

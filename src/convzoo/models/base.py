@@ -385,15 +385,37 @@ def registrar(card: Callable[..., ModelCard], model: type[nn.Module]) -> Callabl
     return register_row
 
 
-def measured_default(*, warmup: float = 0.0, **settings: Any) -> Recipe:
+def measured_default(
+    *, warmup: float = 0.0, optimizer: str = "sgd", batch_size: int = 128, **settings: Any
+) -> Recipe:
     """A default training recipe the zoo measured (docs/training.md, "Defaults that
-    learn") where the paper's cannot be run as printed: SGD at batch 128 with a cosine
-    decay (after `warmup` epochs of linear warm-up), and the family's `settings`."""
+    learn") where the paper's cannot be run as printed: `optimizer` (SGD) with its rate
+    given for `batch_size` (128) images, a cosine decay after `warmup` epochs of linear
+    warm-up, and the family's `settings`."""
     return Recipe(
         source="convzoo default (measured: docs/training.md, Defaults that learn)",
-        optimizer="sgd",
-        batch_size=128,
+        optimizer=optimizer,
+        batch_size=batch_size,
         schedule=Schedule("cosine", warmup=warmup),
+        **settings,
+    )
+
+
+SHORT_RUN_NOTES = ("cosine over the run's --epochs", "warm-up at most a tenth of the run")
+
+
+def adamw_default(lr: float, **settings: Any) -> Recipe:
+    """The measured default of the deep networks without normalisation that SGD does not
+    start in a short run (GoogLeNet, ConvPool-CNN-C): AdamW at `lr` per 32 images, weight
+    decay 0.05, a quarter epoch of warm-up, then cosine; `settings` for the rest."""
+    return measured_default(
+        optimizer="adamw",
+        lr=lr,
+        batch_size=32,
+        weight_decay=0.05,
+        warmup=0.25,
+        notes=SHORT_RUN_NOTES,
+        not_stated=("epochs",),
         **settings,
     )
 
@@ -425,7 +447,7 @@ def short_run_default(
         weight_decay=weight_decay,
         warmup=0.25,
         not_stated=("epochs",),
-        notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
+        notes=SHORT_RUN_NOTES,
         **settings,
     )
     reason = SHORT_RUN_REASON.format(paper=paper) + (f" {why}" if why else "")

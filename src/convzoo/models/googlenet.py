@@ -38,6 +38,7 @@ from convzoo.blocks.inception import BranchBuilder, Branches, Chain, Conv, Pool
 from convzoo.models.base import (
     AuxClassifierNet,
     FeatureInfo,
+    adamw_default,
     init_weights_like_torchvision,
     registrar,
 )
@@ -375,16 +376,7 @@ _register = registrar(_card, GoogLeNet)
 # Without normalization the 22 layers do not train in a short run on SGD: on the 2-epoch
 # check (benchmarks/learning_check.py) SGD at 0.1 and 0.025 per 32 images went to NaN,
 # at 0.01 it stayed at chance; AdamW at 1e-3 with warm-up reached 87.8% (fp32).
-DEFAULT_2014 = Recipe(
-    source="convzoo default (measured: docs/training.md, Defaults that learn)",
-    optimizer="adamw",
-    lr=1e-3,
-    batch_size=32,
-    weight_decay=0.05,
-    schedule=Schedule("cosine", warmup=0.25),
-    notes=("cosine over the run's --epochs", "warm-up at most a tenth of the run"),
-    not_stated=("epochs",),
-)
+DEFAULT_2014 = adamw_default(1e-3)
 
 _register(
     "googlenet",

@@ -17,21 +17,21 @@ at test time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
 from convzoo.blocks.conv import ConvNormAct
 from convzoo.blocks.head import FullyConnectedHead, fully_connected_rules
 from convzoo.blocks.norm import response_norm
+from convzoo.models.alexnet import DEFAULT_2012
 from convzoo.models.base import (
     ConvNet,
     FeatureInfo,
     init_weights_like_torchvision,
-    measured_default,
     register_variant,
 )
-from convzoo.registry import HE_INIT, Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
+from convzoo.registry import Accuracy, ModelCard, Paper, Recipe, Reported, Schedule, Twin
 
 __all__ = ["VGG", "VGGStage"]
 
@@ -162,9 +162,7 @@ RECIPE = Recipe(
 )
 # Only configuration A started from random weights; B-E started from A's layers, which a
 # network built on its own cannot do.
-DEEPER_DEFAULT = measured_default(
-    lr=0.01, momentum=0.9, weight_decay=5e-4, epochs=74, dropout=0.5, init=HE_INIT
-)
+DEEPER_DEFAULT = replace(DEFAULT_2012, epochs=74)  # AlexNet's, over VGG's 74 epochs
 DEEPER_REASON = (
     "The paper trained only configuration A from random N(0, 0.01) weights and started the "
     "deeper ones from A's layers (Section 3.1). Without that, VGG-19 stayed at chance "
