@@ -30,6 +30,7 @@ def _two_steps(rank: int, world_size: int, init_file: str, results: str) -> None
         dist.all_gather(gathered, flat)
         if rank == 0:
             torch.save(gathered, results)
+        dist.barrier()  # leave together: a rank tearing gloo down alone aborts the other
     finally:
         dist.destroy_process_group()
 

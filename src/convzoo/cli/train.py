@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from convzoo.train.resume_changes import check_resume_changes
 
     settings = given_settings(args)
+    ended = False  # every rank got here: they can leave the group together
     if args.skip_bad_images:
         settings["dataset"] = with_skip_bad(settings.get("dataset", TrainConfig.dataset))
     try:
@@ -137,11 +138,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("name a model to train (or pass --resume RUN_DIR)")
             model_kwargs = parse_model_args(args.model_arg)
             result = train(TrainConfig(model=args.model, model_kwargs=model_kwargs, **settings))
+        ended = True
     except TrainingStopped as exc:
         print(f"convzoo train: stopped: {exc}", file=sys.stderr)
         return 1
     finally:
-        shutdown()
+        shutdown(sync=ended)
     return 0 if result.status == "finished" else 130
 
 

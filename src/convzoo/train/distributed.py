@@ -93,6 +93,10 @@ def init_distributed(device: str = "auto") -> Dist:
     return Dist(rank, world_size, local_rank, dev)
 
 
-def shutdown() -> None:
+def shutdown(*, sync: bool = False) -> None:
+    """Leave the process group. `sync` (a normal end) waits for every rank first: a rank
+    that tears gloo down while another still talks to it aborts at exit."""
     if dist.is_available() and dist.is_initialized():
+        if sync:
+            dist.barrier()
         dist.destroy_process_group()
