@@ -1,5 +1,7 @@
 """A features_only backbone trains under DistributedDataParallel as DDP expects by default."""
 
+import os
+
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -30,9 +32,13 @@ def _two_steps(rank: int, world_size: int, init_file: str, results: str) -> None
         dist.all_gather(gathered, flat)
         if rank == 0:
             torch.save(gathered, results)
+        del ddp, optimizer  # the reducer's pending work holds tensors gloo's threads release
         dist.barrier()  # leave together: a rank tearing gloo down alone aborts the other
     finally:
         dist.destroy_process_group()
+    # A finished worker skips interpreter finalization: a gloo thread that drops a tensor
+    # while the interpreter is torn down aborts the process (pytorch/pytorch#179291).
+    os._exit(0)
 
 
 def test_features_only_densenet_trains_under_ddp_without_find_unused_parameters(tmp_path):
