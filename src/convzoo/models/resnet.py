@@ -373,12 +373,23 @@ ZERO_RESIDUAL_REASON = (
 )
 
 
-def zero_residual_default(recipe: Recipe) -> dict[str, Any]:
-    """The default-recipe card fields of the ImageNet post-activation residual networks:
-    `recipe` (or, where it gives no learning rate, the ResNet paper's ImageNet recipe)
-    with every block starting as the identity."""
+# Measured as ZERO_RESIDUAL_REASON's, on the check's quarter-size set (its rule for networks
+# above 1G multiply-adds an image).
+ZERO_RESIDUAL_REASON_1202 = (
+    "The paper's recipe with its own initialisation leaves this 1202-layer network near "
+    "chance in a short run: 25.5% validation top-1 in 2 epochs of the check's 512-image "
+    "set, 43.1% with every residual branch starting at zero (its last BN scale at 0, Goyal "
+    "et al. 2017) (docs/training.md, Defaults that learn). Learning rate, batch and schedule "
+    "stay the paper's. The shallower CIFAR ResNets keep the paper's initialisation: "
+    "`convzoo reproduce degradation` compares them with their plain twins."
+)
+
+
+def zero_residual_default(recipe: Recipe, reason: str = ZERO_RESIDUAL_REASON) -> dict[str, Any]:
+    """The default-recipe card fields of the ImageNet post-activation residual networks
+    (and ResNet-1202): `recipe` (or, where it gives no learning rate, the ResNet paper's
+    ImageNet recipe) with every block starting as the identity; `reason` the measurement."""
     base = recipe if recipe.lr is not None else RECIPE_IMAGENET
-    reason = ZERO_RESIDUAL_REASON
     if base is not recipe:
         reason += " The paper states no learning rate: the ResNet paper's ImageNet recipe."
     source = base.source if base is recipe else f"He et al. 2016 (ResNet), {base.source}"
@@ -516,6 +527,7 @@ PLAIN = ("no shortcuts: the paper's plain baseline of Fig. 6 (left)",)
 def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = False) -> ModelCard:
     what = "plain net" if plain else "ResNet"
     n = cifar_blocks(depth, layers_per_block=2)
+    deepest = depth == 1202  # no twin to compare with: it may start as the identity
     return _card(
         name,
         f"Section 4.2 and Table 6, {depth}-layer {what} (n={n})",
@@ -528,6 +540,7 @@ def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = Fals
         accuracy_note="Fig. 6 (left) plots the plain nets' errors; no table prints them"
         if plain
         else None,
+        **(zero_residual_default(RECIPE_CIFAR, ZERO_RESIDUAL_REASON_1202) if deepest else {}),
     )
 
 
