@@ -2,9 +2,9 @@
 
 Two epochs on ``synthetic:size=32,classes=10,train=2048,test=256`` (the very
 large networks, above `benchmarks/learning_check.py`'s REDUCED_ABOVE multiply-adds,
-on a quarter of the images), nothing else set: the validation top-1 must reach 3x chance (30%)
-and the loss must stay finite. Hours on a CPU; the table of one run is in
-docs/training.md ("Defaults that learn").
+on a quarter of the images), nothing else set: the validation top-1 must reach 3x chance (30%;
+1.5x for the deep plain nets, whose degradation is the point) and the loss must stay
+finite. Hours on a CPU; the table of one run is in docs/training.md ("Defaults that learn").
 """
 
 from __future__ import annotations
@@ -36,4 +36,6 @@ def test_network_learns_on_its_default_recipe(name, tmp_path):
                       progress=False, tensorboard=False, num_workers=0)  # fmt: skip
     summary = train(cfg).summary
     assert math.isfinite(summary["train_loss"]) and summary["train_loss"] < learning_check.EXPLODED
-    assert summary["best_val_acc"] >= 30.0, f"{name}: {summary['best_val_acc']:.1f}% after 2 epochs"
+    floor = 15.0 if name in learning_check.DEGRADED else 30.0
+    accuracy = summary["best_val_acc"]
+    assert accuracy >= floor, f"{name}: {accuracy:.1f}% after 2 epochs"
