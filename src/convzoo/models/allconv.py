@@ -175,7 +175,7 @@ CONVPOOL_REASON = (
     DEFAULT_REASON[: DEFAULT_REASON.index(";")]
     + ". ConvPool-CNN-C stays near chance on SGD: 21.0% after two epochs of the "
     "2,048-image check at 0.01 per 128 images, chance at 0.04 with a quarter epoch of "
-    "warm-up. AdamW with a short warm-up learns at 5e-4 per 32 images (54.2%); at 1e-3 "
+    "warm-up. AdamW with a short warm-up learns at 5e-4 per 32 images (54.1%); at 1e-3 "
     "one run reached 47.3% and another collapsed to chance."
 )
 

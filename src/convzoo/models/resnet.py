@@ -364,24 +364,27 @@ def _cifar_accuracy(depth: int) -> Accuracy:
     )
 
 
-ZERO_RESIDUAL_REASON = (
-    "The paper's recipe with its own initialisation leaves the deepest networks near chance "
-    "in a short run: resnet152 reached 19.0% validation top-1 in 2 epochs of the 2,048-image "
-    "check (docs/training.md, Defaults that learn), with every residual branch starting at "
-    "zero (its last BN scale at 0, Goyal et al. 2017; torchvision's zero_init_residual) 93.7%. "
-    "Learning rate, batch and schedule stay the paper's."
+def _zero_residual_reason(measured: str, *, also: str = "") -> str:
+    """Why a residual network's default starts every block as the identity: `measured`
+    says what the paper's initialisation and the zero-residual one reached."""
+    return (
+        f"The paper's recipe with its own initialisation leaves {measured} with every "
+        "residual branch starting at zero (its last BN scale at 0, Goyal et al. 2017; "
+        "torchvision's zero_init_residual; docs/training.md, Defaults that learn). Learning "
+        "rate, batch and schedule stay the paper's." + also
+    )
+
+
+ZERO_RESIDUAL_REASON = _zero_residual_reason(
+    "the deepest networks near chance in a short run: resnet152 reached 19.0% validation "
+    "top-1 in 2 epochs of the 2,048-image check, 93.7%"
 )
-
-
-# Measured as ZERO_RESIDUAL_REASON's, on the check's quarter-size set (its rule for networks
-# above 1G multiply-adds an image).
-ZERO_RESIDUAL_REASON_1202 = (
-    "The paper's recipe with its own initialisation leaves this 1202-layer network near "
-    "chance in a short run: 25.5% validation top-1 in 2 epochs of the check's 512-image "
-    "set, 43.1% with every residual branch starting at zero (its last BN scale at 0, Goyal "
-    "et al. 2017) (docs/training.md, Defaults that learn). Learning rate, batch and schedule "
-    "stay the paper's. The shallower CIFAR ResNets keep the paper's initialisation: "
-    "`convzoo reproduce degradation` compares them with their plain twins."
+# on the check's quarter-size set (its rule for networks above 1G multiply-adds an image)
+ZERO_RESIDUAL_REASON_1202 = _zero_residual_reason(
+    "this 1202-layer network near chance in a short run: 25.5% validation top-1 in 2 "
+    "epochs of the check's 512-image set, 43.1%",
+    also=" The CIFAR ResNets with a plain twin keep the paper's initialisation: `convzoo "
+    "reproduce degradation` compares them.",
 )
 
 
@@ -522,12 +525,14 @@ CIFAR_KEY_IDEAS = (
     "Depth 1202 still trains (19.4M params) but overfits: 7.93% vs 6.43% error at 110 layers.",
 )
 PLAIN = ("no shortcuts: the paper's plain baseline of Fig. 6 (left)",)
+PLAIN_DEPTHS = (20, 32, 44, 56, 110)  # Fig. 6 (left) and the 110-layer net of section 4.2
 
 
 def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = False) -> ModelCard:
     what = "plain net" if plain else "ResNet"
     n = cifar_blocks(depth, layers_per_block=2)
-    deepest = depth == 1202  # no twin to compare with: it may start as the identity
+    # without a plain twin to be compared with, a ResNet may start as the identity
+    twinless = not plain and depth not in PLAIN_DEPTHS
     return _card(
         name,
         f"Section 4.2 and Table 6, {depth}-layer {what} (n={n})",
@@ -540,7 +545,7 @@ def _cifar_card(name: str, depth: int, params: str | None, *, plain: bool = Fals
         accuracy_note="Fig. 6 (left) plots the plain nets' errors; no table prints them"
         if plain
         else None,
-        **(zero_residual_default(RECIPE_CIFAR, ZERO_RESIDUAL_REASON_1202) if deepest else {}),
+        **(zero_residual_default(RECIPE_CIFAR, ZERO_RESIDUAL_REASON_1202) if twinless else {}),
     )
 
 
@@ -549,6 +554,6 @@ for _depth, _params in CIFAR_PARAMS.items():
     register_variant(_cifar_card(f"resnet{_depth}", _depth, _params), ResNet, _cifar(_depth))
 # Fig. 6 (left): the plain nets, the same layers without shortcuts (Table 6 prints no
 # plain params; they equal the option-A ResNet's).
-for _depth in (20, 32, 44, 56, 110):
+for _depth in PLAIN_DEPTHS:
     _plain = _cifar_card(f"plain{_depth}", _depth, None, plain=True)
     register_variant(_plain, ResNet, _cifar(_depth, shortcut="none"))
