@@ -201,3 +201,22 @@ def test_report_states_each_arms_image_side_where_they_differ():
     assert _images_at(same) == "images at 32x32"
     mixed = Context(exp, exp.full, exp.arms, [], {}, Path("."), 32, input_sizes={"a": 32, "b": 67})
     assert _images_at(mixed) == "images at each arm's own side, 32-67 px (a 32, b 67)"
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_separable_arms_train_with_one_recipe(quick, tmp_path):
+    """Only the convolutions differ: MobileNet's own default (0.08, warm-up) is overridden."""
+    from convzoo.experiments.runner import train_config
+    from convzoo.train.config import resolve_config
+
+    experiment = get_experiment("separable")
+    budget = experiment.budget(quick)
+    recipes = []
+    for arm in experiment.arms:
+        cfg = train_config(budget, arm, 0, tmp_path / arm.label, progress=False)
+        resolved = resolve_config(cfg, dataset_batch_size=128).config
+        keys = ("optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs",
+                "init", "label_smoothing", "batch_size", "epochs")  # fmt: skip
+        recipes.append({k: getattr(resolved, k) for k in keys})
+    assert recipes[0] == recipes[1]
+    assert recipes[0]["lr"] == pytest.approx(0.1 * recipes[0]["batch_size"] / 128)

@@ -10,6 +10,11 @@ from convzoo.experiments.verdict import AllOf, FactAtMost, FactNear, NotBetter
 
 MOBILE_ALPHA = 0.5  # MobileNet v1 at half width: 0.8M params, 3M MACs at 32x32
 GRAY = {"in_channels": 1, "num_classes": 10}
+# One recipe for both arms, so that only the convolutions differ: the Conv variant's (SGD
+# 0.1 per 128 images, no warm-up, cosine, weight decay 5e-4); MobileNet's own default adds
+# a quarter-epoch warm-up at 0.08, which would be a second difference.
+SAME_RECIPE = {"optimizer": "sgd", "lr": 0.1, "warmup_epochs": 0.0}
+QUICK_RECIPE = {**SAME_RECIPE, "lr": 0.1 * 32 / 128, "batch_size": 32}
 
 
 def separable_layers(width_mult: float, side: int) -> list[dict[str, float]]:
@@ -123,7 +128,8 @@ register_experiment(
         ),
         protocol=(
             f"MobileNet v1 at width {MOBILE_ALPHA} against the same body with standard 3x3 "
-            "convolutions (Table 4's Conv MobileNet), trained identically. Cost per layer is "
+            "convolutions (Table 4's Conv MobileNet), trained identically (SGD 0.1 per 128 "
+            "images, cosine, weight decay 5e-4, no warm-up). Cost per layer is "
             "measured with convzoo.summary and compared with analysis.cost's 1/N + 1/Dk^2. "
             "The accuracy claim holds if the standard network is not better by more than 2 "
             "points (the paper: 1.1 points on ImageNet)."
@@ -139,7 +145,8 @@ register_experiment(
                 NotBetter("test_acc", "standard", "separable", margin=2.0),
             )
         ),
-        full=Budget("fashion-mnist", epochs=20),
+        full=Budget("fashion-mnist", epochs=20, settings=SAME_RECIPE),
+        quick=Budget("digits", epochs=3, settings=QUICK_RECIPE),
         headline=("test_acc", "macs", "params"),
         analyze=_separable_analysis,
     )

@@ -108,7 +108,8 @@ def train_config(
 # settings that decide what a run means: a directory made with others is not reused
 _MEANING = ("model", "model_kwargs", "dataset", "epochs", "seed", "train_images", "test_images",
             "val_fraction", "lr", "optimizer", "batch_size", "input_size", "augment",
-            "weight_decay")  # fmt: skip
+            "weight_decay", "momentum", "schedule", "warmup_epochs", "init",
+            "label_smoothing")  # fmt: skip
 
 
 def _check_same_settings(run_dir: Path, cfg) -> None:
