@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train the missing runs and stop (no verdict); for one seed per process",
     )
+    parser.add_argument(
+        "--estimate",
+        action="store_true",
+        help="time each arm on this machine and print what the budget's unfinished trainings "
+        "will take; trains nothing",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -156,6 +162,46 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimate(args: argparse.Namespace, experiments: list) -> int:
+    import torch
+    from rich.table import Table
+
+    from convzoo.experiments.estimate import estimate
+    from convzoo.speed import cpu_model
+
+    threads = args.threads or torch.get_num_threads()
+    report, total = [], 0.0
+    for exp in experiments:
+        costs = estimate(exp, quick=args.quick, out=_root(args) / exp.name, threads=threads)
+        left = sum(c.seconds_left for c in costs)
+        total += left
+        report.append({"experiment": exp.name, "hours_left": left / 3600,
+                       "arms": [c.as_dict() for c in costs]})  # fmt: skip
+        if args.json:
+            continue
+        table = Table(title=f"{exp.name}: {exp.budget(args.quick).describe()}")
+        for column in ("arm", "px", "batch", "epochs", "train", "val", "test", "train img/s",
+                       "eval img/s", "min/run", "left", "h left"):  # fmt: skip
+            table.add_column(column, justify="left" if column == "arm" else "right")
+        for c in costs:
+            table.add_row(c.arm, str(c.input_size), str(c.batch_size), str(c.epochs),
+                          f"{c.train_images:,}", f"{c.val_images:,}", f"{c.test_images:,}",
+                          f"{c.train_img_per_s:,.0f}", f"{c.eval_img_per_s:,.0f}",
+                          f"{c.seconds_per_training / 60:,.1f}", str(c.trainings_left),
+                          f"{c.seconds_left / 3600:,.2f}")  # fmt: skip
+        console.print(table)
+    if args.json:
+        print_json({"cpu": cpu_model(), "threads": threads, "experiments": report,
+                    "hours_left": total / 3600})  # fmt: skip
+        return 0
+    console.print(
+        f"{total / 3600:,.2f} hours of training left at {threads} thread(s) per training on "
+        f"{cpu_model()} ({total * threads / 3600:,.2f} core-hours), measured just now: a lower "
+        "bound (data loading, checkpoints and start-up come on top; other jobs slow it)"
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args)
@@ -171,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
     names = [e.name for e in list_experiments()] if args.names == ["all"] else args.names
     experiments = [get_experiment(n) for n in names]  # unknown names fail before any training
     changes = _overrides(args)
+    if args.estimate:
+        return _estimate(args, [_adjusted(exp, changes, args) for exp in experiments])
     outcomes = []
     for exp in experiments:
         exp = _adjusted(exp, changes, args)
