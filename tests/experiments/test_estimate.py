@@ -5,28 +5,26 @@ import json
 import pytest
 
 from convzoo.cli import main
-from convzoo.experiments import Arm, Budget, Experiment
+from convzoo.experiments import Arm, Budget
 from convzoo.experiments.estimate import ArmCost, estimate
 from convzoo.experiments.runner import run_dir_of
 from convzoo.experiments.verdict import Better
+from tests.experiments.tiny import tiny_experiment
 
-TINY = Budget(
+PRICED = Budget(
     "synthetic:channels=1,size=16,classes=3,train=100,test=40",
     epochs=2,
     train_images=60,
     seeds=(0, 1, 2),
     settings={"batch_size": 16, "input_size": 20},
 )
-EXPERIMENT = Experiment(
+EXPERIMENT = tiny_experiment(
     name="tiny_cost",
-    title="A tiny budget to price",
-    claim="Nothing; the arms are priced, not compared.",
-    source="a test",
-    protocol="two ablation_cnn widths",
     arms=(Arm("narrow", "ablation_cnn", {"width": 4}), Arm("wide", "ablation_cnn", {"width": 8})),
     rule=Better("test_acc", "wide", "narrow"),
-    full=TINY,
-    quick=TINY,
+    full=PRICED,
+    quick=PRICED,
+    metrics=(),
 )
 
 
