@@ -1,10 +1,11 @@
 """What an experiment's budget costs on this machine, measured before anything trains.
 
-Each arm's real training configuration is resolved (its recipe's batch, its input
-size on the budget's dataset, the split sizes), then a few training steps and forward
-passes of the real network are timed in every precision/layout the engine would try,
-and the fastest of each is kept, as the engine's probe would choose. One training then
-costs ``epochs * train / train_rate + (epochs * val + test) / eval_rate``; data loading,
+Each arm's real training parts are built as the engine builds them (its recipe's
+batch, its model, its input size on the budget's dataset, its splits), then a few
+training steps and forward passes of the real network are timed in every
+precision/layout the engine would try, and the fastest of each is kept, as the
+engine's probe would choose. One training then costs
+``epochs * train / train_rate + (epochs * val + test) / eval_rate``; data loading,
 checkpoints and start-up come on top, so the estimate is a lower bound.
 """
 
@@ -53,11 +54,11 @@ def estimate(exp: Experiment, *, quick: bool, out: Path, threads: int | None) ->
     import torch
 
     from convzoo.data import load_dataset
-    from convzoo.factory import create_model
     from convzoo.speed import native_bf16
     from convzoo.train.autotune import candidates, measure_inference, measure_training
     from convzoo.train.config import resolve_config
-    from convzoo.train.setup import resolve_input_size
+    from convzoo.train.distributed import Dist
+    from convzoo.train.setup import build_parts
 
     if not exp.trains:
         return []
@@ -70,31 +71,22 @@ def estimate(exp: Experiment, *, quick: bool, out: Path, threads: int | None) ->
         left = [s for s in budget.seeds if not (run_dir_of(out, arm, s) / "summary.json").is_file()]
         cfg = train_config(budget, arm, budget.seeds[0], out, progress=False, threads=threads)
         cfg = resolve_config(cfg, dataset_batch_size=data.batch_size).config
-        dropout = {} if cfg.dropout is None else {"dropout": cfg.dropout}
-        kwargs = {**cfg.model_kwargs, **dropout, "num_classes": data.num_classes,
-                  "in_channels": data.in_channels}  # fmt: skip
-        model = create_model(cfg.model, **kwargs)
-        (side, _), _ = resolve_input_size(model, data, cfg.input_size)
-        shape = (data.in_channels, side, side)
+        parts = build_parts(cfg, data, Dist())  # the model and splits the training would get
+        shape = (data.in_channels, *parts.input_size)
         pairs = candidates(cfg.precision, cfg.channels_last, native_bf16=native_bf16(device))
-        train = measure_training(model, shape, cfg.batch_size, data.num_classes, device)
-        train_rate = max(train(pairs).values())
-        eval_rate = max(
-            measure_inference(model, shape, cfg.eval_batch_size, device)(pairs).values()
-        )
-        val = round(len(data.train) * cfg.val_fraction)  # as split_validation carves it
-        train_images = len(data.train) - val
+        train = measure_training(parts.model, shape, cfg.batch_size, data.num_classes, device)
+        evaluate = measure_inference(parts.model, shape, cfg.eval_batch_size, device)
         costs.append(
             ArmCost(
                 arm=arm.label,
-                input_size=side,
+                input_size=parts.input_size[0],
                 batch_size=cfg.batch_size,
                 epochs=cfg.epochs,
-                train_images=min(train_images, cfg.train_images or train_images),
-                val_images=val,
-                test_images=min(len(data.test), cfg.test_images or len(data.test)),
-                train_img_per_s=train_rate,
-                eval_img_per_s=eval_rate,
+                train_images=parts.sizes["train"],
+                val_images=parts.sizes["val"],
+                test_images=parts.sizes["test"],
+                train_img_per_s=max(train(pairs).values()),
+                eval_img_per_s=max(evaluate(pairs).values()),
                 trainings_left=len(left),
             )
         )
